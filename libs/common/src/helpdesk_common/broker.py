@@ -1,0 +1,75 @@
+"""The FastStream Kafka broker factory and the one way records are published."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+
+from . import correlation
+from .records import Record
+from .settings import ServiceSettings
+from .topics import Topic
+
+# Records are small JSON documents; batches of them must fit one producer request.
+_MAX_BATCH_BYTES = 1024 * 1024
+
+
+def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
+    """A broker that waits for acks on publish and lets in-flight handlers finish on stop."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        graceful_timeout=settings.graceful_timeout_seconds,
+        acks="all",
+        max_batch_size=_MAX_BATCH_BYTES,
+        linger_ms=2,
+        **kwargs,
+    )
+
+
+def record_headers(record: Record, producer: str) -> dict[str, str]:
+    return {
+        correlation.SCHEMA_HEADER: f"{record.schema_name}.v{record.schema_version}",
+        correlation.KAFKA_HEADER: record.correlation_id,
+        correlation.PRODUCER_HEADER: producer,
+    }
+
+
+async def publish(broker: KafkaBroker, topic: Topic, record: Record, *, producer: str) -> None:
+    """Publish one record keyed for ordering; returns only after the broker acked it."""
+    if not isinstance(record, topic.record):
+        raise TypeError(f"{topic.name} carries {topic.record.__name__}, not {type(record).__name__}")
+    await broker.publish(
+        record.model_dump_json().encode(),
+        topic=topic.name,
+        key=record.partition_key().encode(),  # type: ignore[attr-defined]
+        headers=record_headers(record, producer),
+        correlation_id=record.correlation_id,
+    )
+
+
+async def publish_many(
+    broker: KafkaBroker, topic: Topic, records: Iterable[Record], *, producer: str
+) -> None:
+    """Publish records concurrently (pipelined by the producer); returns when all are acked."""
+    await asyncio.gather(*(publish(broker, topic, r, producer=producer) for r in records))
+
+
+async def publish_raw(
+    broker: KafkaBroker,
+    topic_name: str,
+    value: bytes,
+    *,
+    key: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+) -> None:
+    """Re-publish bytes unchanged (dead-lettering); header values are decoded for FastStream."""
+    await broker.publish(
+        value,
+        topic=topic_name,
+        key=key,
+        headers={k: v.decode("utf-8", "replace") for k, v in headers},
+    )

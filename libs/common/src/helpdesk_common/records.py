@@ -1,0 +1,267 @@
+"""Every record that travels on the broker, defined once.
+
+Each record carries ``schema_version``; a consumer refuses a version it does not know
+(the record is parked in the dead-letter topic with that reason, never guessed at).
+Bodies are JSON (``model_dump_json``); large payloads travel as blob references.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    VIBER = "viber"
+    VK = "vk"
+    SMS = "sms"
+    PHONE = "phone"
+    WEBFORM = "webform"
+
+
+class Record(BaseModel):
+    """Base of every broker record: versioned, immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_name: ClassVar[str]
+
+    schema_version: Literal[1] = 1
+    correlation_id: str = Field(default_factory=new_id, max_length=128)
+
+
+class BlobRef(BaseModel):
+    """A pointer into the content-addressed blob store."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: Sha256
+    size: int = Field(ge=0)
+    content_type: str = "application/octet-stream"
+
+
+class AttachmentRef(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str = Field(default="", max_length=1024)
+    content_type: str = "application/octet-stream"
+    size: int = Field(ge=0)
+    blob: BlobRef | None = None
+    inline_cid: str | None = None
+    skipped_reason: str | None = Field(
+        default=None, description="Set when the file was not stored (e.g. over the size limit)."
+    )
+
+
+class SenderIdentity(BaseModel):
+    """Who wrote, as the channel knows them. ``channel_user_id`` is the stable channel id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel_user_id: NonEmpty
+    display_name: str = Field(default="", max_length=512)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    username: str | None = Field(default=None, max_length=256)
+
+
+class ThreadHints(BaseModel):
+    """What the channel tells us about which conversation a message belongs to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversation_id: str | None = Field(
+        default=None, max_length=512, description="Chat / peer / phone / address on the channel."
+    )
+    message_id: str | None = Field(default=None, max_length=998)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    references: tuple[str, ...] = ()
+    ticket_number: int | None = Field(
+        default=None, description="Ticket number found in the subject token, e.g. [#12345]."
+    )
+
+
+class BounceInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    original_message_id: str | None = None
+    recipient: str | None = None
+    status: str | None = None
+
+
+class InboundMessage(Record):
+    """A customer message from any channel, normalised. Key: ``<channel>:<sender id>``."""
+
+    schema_name: ClassVar[str] = "inbound_message"
+
+    idempotency_key: NonEmpty
+    channel: Channel
+    channel_account: NonEmpty
+    sender: SenderIdentity
+    thread: ThreadHints = ThreadHints()
+    subject: str = Field(default="", max_length=998)
+    text: str = ""
+    html: str | None = None
+    full_text: str | None = Field(
+        default=None, description="Text before quoted history was cut, when it was cut."
+    )
+    attachments: tuple[AttachmentRef, ...] = ()
+    raw: BlobRef | None = None
+    auto_submitted: bool = False
+    is_bounce: bool = False
+    bounce: BounceInfo | None = None
+    fields: dict[str, str] = Field(default_factory=dict, description="Extra form fields.")
+    sent_at: datetime | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+
+    def partition_key(self) -> str:
+        return f"{self.channel.value}:{self.sender.channel_user_id}".lower()
+
+
+class CallKind(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+
+
+class CallEvent(Record):
+    """A telephony event. Key: ``phone:<caller E.164>``."""
+
+    schema_name: ClassVar[str] = "call_event"
+
+    idempotency_key: NonEmpty
+    channel_account: NonEmpty
+    call_id: NonEmpty
+    kind: CallKind
+    direction: Literal["inbound", "outbound"]
+    from_number: str
+    to_number: str
+    extension: str | None = None
+    duration_seconds: int | None = Field(default=None, ge=0)
+    missed: bool = False
+    recording_url: str | None = None
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    def partition_key(self) -> str:
+        number = self.from_number if self.direction == "inbound" else self.to_number
+        return f"phone:{number}"
+
+
+class TicketEventKind(StrEnum):
+    TICKET_CREATED = "ticket.created"
+    MESSAGE_ADDED = "message.added"
+    STATUS_CHANGED = "status.changed"
+    RESPONSIBLE_CHANGED = "responsible.changed"
+
+
+class TicketEvent(Record):
+    """Something that happened to a ticket. Key: ticket id."""
+
+    schema_name: ClassVar[str] = "ticket_event"
+
+    event_id: str = Field(default_factory=new_id)
+    kind: TicketEventKind
+    ticket_id: int
+    ticket_number: int
+    contact_id: int | None = None
+    message_id: int | None = None
+    channel: Channel | None = None
+    status: str | None = None
+    previous_status: str | None = None
+    internal: bool = False
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    def partition_key(self) -> str:
+        return str(self.ticket_id)
+
+
+class OutboundMessage(Record):
+    """A reply or notification to send on a channel. Key: ticket id (or recipient)."""
+
+    schema_name: ClassVar[str] = "outbound_message"
+
+    outbound_id: str = Field(default_factory=new_id)
+    ticket_id: int | None = None
+    message_id: int | None = None
+    channel: Channel
+    channel_account: NonEmpty
+    recipient: NonEmpty
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+    def partition_key(self) -> str:
+        return str(self.ticket_id) if self.ticket_id is not None else self.recipient
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class DeliveryEvent(Record):
+    """What we learned about an outbound message. Key: outbound id."""
+
+    schema_name: ClassVar[str] = "delivery_event"
+
+    event_id: str = Field(default_factory=new_id)
+    outbound_id: NonEmpty
+    message_id: int | None = None
+    state: DeliveryState
+    reason: str | None = None
+    provider_message_id: str | None = None
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    def partition_key(self) -> str:
+        return self.outbound_id
+
+
+class RawWebhook(Record):
+    """A verified webhook body exactly as the provider sent it. Key: channel account."""
+
+    schema_name: ClassVar[str] = "raw_webhook"
+
+    raw_id: str = Field(default_factory=new_id)
+    channel: Channel
+    channel_account: NonEmpty
+    content_type: str = "application/json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = Field(description="The body as received, decoded as UTF-8.")
+    source_ip: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+
+    def partition_key(self) -> str:
+        return f"{self.channel.value}:{self.channel_account}"
+
+
+ALL_RECORDS: tuple[type[Record], ...] = (
+    InboundMessage,
+    CallEvent,
+    TicketEvent,
+    OutboundMessage,
+    DeliveryEvent,
+    RawWebhook,
+)

@@ -1,0 +1,84 @@
+"""Process wiring shared by every service: a FastAPI app whose lifespan runs the broker.
+
+Shutdown (SIGTERM or Ctrl-C): uvicorn stops accepting requests and lets in-flight ones
+finish, then the lifespan stops the service's own tasks and the broker, which waits up
+to ``graceful_timeout`` for in-flight batches to finish and commit, then closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from faststream.kafka import KafkaBroker
+
+from . import correlation, logs
+from .health import Readiness, health_router
+from .settings import ServiceSettings
+
+Hook = Callable[[], Awaitable[None]]
+log = logs.get_logger(__name__)
+
+
+def build_app(
+    settings: ServiceSettings,
+    broker: KafkaBroker,
+    *,
+    readiness: Readiness,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """``on_startup`` hooks run before the broker starts consuming; ``on_shutdown`` after it stops."""
+
+    async def broker_ready() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    readiness.add("broker", broker_ready)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for hook in on_startup:
+            await hook()
+        await broker.start()
+        readiness.started = True
+        log.info("service_started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            readiness.started = False
+            log.info("service_stopping")
+            await broker.stop()
+            for hook in on_shutdown:
+                await hook()
+            log.info("service_stopped")
+
+    app = FastAPI(title=settings.service_name, lifespan=lifespan)
+    app.include_router(health_router(readiness))
+    for router in routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def bind_correlation_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        with correlation.bound(request.headers.get(correlation.HTTP_HEADER)) as cid:
+            response = await call_next(request)
+        response.headers[correlation.HTTP_HEADER] = cid
+        return response
+
+    return app
+
+
+def run(app: FastAPI, settings: ServiceSettings) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+    )
