@@ -1,9 +1,18 @@
-"""Create every topic of the catalogue with its partition count (idempotent)."""
+"""Create every topic of the catalogue with its partition count (idempotent).
+
+``python -m helpdesk_common.topic_admin`` does it against ``KAFKA_BOOTSTRAP_SERVERS``:
+the embedded stack, the tests and the production compose file all use it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from helpdesk_common.topics import all_topic_specs
+
+from .topics import all_topic_specs
 
 
 async def ensure_topics(bootstrap: str, specs: dict[str, int] | None = None) -> dict[str, int]:
@@ -20,3 +29,14 @@ async def ensure_topics(bootstrap: str, specs: dict[str, int] | None = None) -> 
         return {t["topic"]: len(t["partitions"]) for t in described}
     finally:
         await admin.close()
+
+
+def main() -> None:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    created = asyncio.run(ensure_topics(bootstrap))
+    for name, partitions in sorted(created.items()):
+        sys.stdout.write(f"{name}\t{partitions}\n")
+
+
+if __name__ == "__main__":
+    main()
