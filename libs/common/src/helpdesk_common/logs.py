@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 # Libraries that log secrets (tokens in URLs, auth headers) or full payloads at INFO.
 _QUIET_LOGGERS = ("httpx", "httpcore", "twilio.http_client", "aiokafka", "faststream", "asyncio")
@@ -42,7 +43,10 @@ def configure(service: str, level: str = "INFO") -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks,
+            # Tracebacks as dicts, but without frame locals: they hold tokens and bodies.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             _add_service(service),
             structlog.processors.JSONRenderer(),
         ],
