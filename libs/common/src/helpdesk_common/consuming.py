@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
@@ -203,7 +202,7 @@ def subscribe_batches(
         decoder=_skip_decoding,
         title=f"{group_id}:{topic.name}",
     )
-    async def consume(_: Any, message: KafkaMessage = Context("message")) -> None:  # noqa: B008
+    async def consume(_: Any, message: KafkaMessage) -> None:
         raws = message.raw_message
         batch = raws if isinstance(raws, tuple) else (raws,)
         try:

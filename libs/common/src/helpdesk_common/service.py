@@ -31,7 +31,7 @@ def build_app(
     on_shutdown: Sequence[Hook] = (),
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """``on_startup`` hooks run before the broker starts consuming; ``on_shutdown`` after it stops."""
+    """``on_startup`` hooks run once the broker is connected; ``on_shutdown`` after it stopped."""
 
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
@@ -40,9 +40,9 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
         for hook in on_startup:
             await hook()
-        await broker.start()
         readiness.started = True
         log.info("service_started", port=settings.http_port)
         try:

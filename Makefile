@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11: `make up` and `make test`.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: up test env lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	touch $@
+
+env: $(VENV)/.synced
+
+## Start the whole system on the embedded default (Ctrl-C stops it).
+up: env
+	$(PY) -m devstack up .data
+
+## Run the test suite (starts its own PostgreSQL, Redis and broker on free ports).
+test: env
+	$(PY) -m pytest
+
+lint: env
+	$(VENV)/bin/ruff check libs services tests bench
+	$(VENV)/bin/mypy libs/common/src
+
+bench: env
+	$(PY) -m bench.pipeline
+
+clean:
+	rm -rf .data .venv .tools

@@ -1,0 +1,38 @@
+"""Gateway wiring: broker (producer), Redis, web-form endpoint."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from helpdesk_common import logs
+from helpdesk_common.broker import make_broker
+from helpdesk_common.health import Readiness
+from helpdesk_common.service import build_app
+from redis.asyncio import Redis
+
+from .handlers import webform_router
+from .ratelimit import RateLimiter
+from .settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    logs.configure(settings.service_name, settings.log_level)
+    broker = make_broker(settings)
+    redis = Redis.from_url(settings.redis_url)
+    readiness = Readiness()
+
+    async def redis_ready() -> bool:
+        return bool(await redis.ping())
+
+    readiness.add("redis", redis_ready)
+
+    async def close_redis() -> None:
+        await redis.aclose()
+
+    return build_app(
+        settings,
+        broker,
+        readiness=readiness,
+        on_shutdown=[close_redis],
+        routers=[webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute))],
+    )

@@ -1,0 +1,67 @@
+"""ticket-core wiring: database, broker subscription, outbox relay, REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from fastapi import FastAPI
+from helpdesk_common import logs
+from helpdesk_common.broker import make_broker
+from helpdesk_common.consuming import subscribe_batches
+from helpdesk_common.health import Readiness
+from helpdesk_common.service import build_app
+from helpdesk_common.topics import INBOUND_MESSAGES
+from sqlalchemy import text
+
+from .api import api_router
+from .db import make_engine, make_sessionmaker
+from .handlers import InboundMessagesHandler, is_transient
+from .outbox import OutboxRelay
+from .settings import TicketCoreSettings
+
+
+def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
+    settings = settings or TicketCoreSettings()
+    logs.configure(settings.service_name, settings.log_level)
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    broker = make_broker(settings)
+    relay = OutboxRelay(sessions, broker, settings.service_name)
+    subscribe_batches(
+        broker,
+        INBOUND_MESSAGES,
+        group_id=settings.consumer_group,
+        handler=InboundMessagesHandler(sessions, relay, timedelta(days=settings.reopen_window_days)),
+        settings=settings,
+        is_transient=is_transient,
+    )
+
+    readiness = Readiness()
+
+    async def database_ready() -> bool:
+        async with engine.connect() as conn:
+            return (await conn.scalar(text("SELECT 1"))) == 1
+
+    readiness.add("database", database_ready)
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def start_sweeper() -> None:
+        sweeper.append(asyncio.create_task(relay.sweep_forever(settings.outbox_sweep_interval_seconds)))
+
+    async def stop_sweeper_and_engine() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await engine.dispose()
+
+    return build_app(
+        settings,
+        broker,
+        readiness=readiness,
+        on_startup=[start_sweeper],
+        on_shutdown=[stop_sweeper_and_engine],
+        routers=[api_router(settings, sessions)],
+    )

@@ -1,0 +1,38 @@
+"""Broker entry points of ticket-core (thin: decode, transaction, hand to the domain)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from helpdesk_common.consuming import Delivery, default_is_transient
+from helpdesk_common.records import InboundMessage
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .ingest import ingest_batch
+from .outbox import OutboxRelay
+
+
+def is_transient(error: BaseException) -> bool:
+    """Database or broker unavailable: rewind and retry, never dead-letter."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or (
+        default_is_transient(error)
+    )
+
+
+class InboundMessagesHandler:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay, reopen_window: timedelta
+    ) -> None:
+        self._sessions = sessions
+        self._relay = relay
+        self._window = reopen_window
+
+    async def __call__(self, batch: list[Delivery[InboundMessage]]) -> None:
+        async with self._sessions() as session, session.begin():
+            result = await ingest_batch(
+                session, [d.record for d in batch], reopen_window=self._window
+            )
+        await self._relay.flush_quietly(result.outbox_ids)

@@ -1,0 +1,66 @@
+"""Publishes outbox rows to the broker, then deletes them.
+
+Right after a batch commits, its own rows are flushed; a sweeper publishes whatever a
+crashed process left behind. Rows are locked with SKIP LOCKED while being published,
+so two replicas do not publish the same row at the same time. Delivery stays
+at-least-once (a crash between the broker ack and the delete republishes a row):
+consumers deduplicate on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from faststream.kafka import KafkaBroker
+from helpdesk_common.broker import publish_many
+from helpdesk_common.logs import get_logger
+from helpdesk_common.topics import ALL_TOPICS, Topic
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from . import repository as repo
+
+log = get_logger(__name__)
+_TOPICS: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
+_SWEEP_LIMIT = 500
+
+
+class OutboxRelay:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: KafkaBroker, producer: str) -> None:
+        self._sessions = sessions
+        self._broker = broker
+        self._producer = producer
+
+    async def flush(self, ids: Sequence[int] | None = None) -> int:
+        """Publish the given rows (or any pending rows); returns how many were published."""
+        if ids is not None and not ids:
+            return 0
+        async with self._sessions() as session, session.begin():
+            rows = await repo.lock_outbox(session, ids, _SWEEP_LIMIT)
+            if not rows:
+                return 0
+            by_topic: dict[str, list[str]] = {}
+            for _, topic, payload in rows:
+                by_topic.setdefault(topic, []).append(payload)
+            for topic_name, payloads in by_topic.items():
+                topic = _TOPICS[topic_name]
+                records = [topic.record.model_validate_json(p) for p in payloads]
+                await publish_many(self._broker, topic, records, producer=self._producer)
+            await repo.delete_outbox(session, [r[0] for r in rows])
+            return len(rows)
+
+    async def flush_quietly(self, ids: Sequence[int]) -> None:
+        """After a commit: publishing may fail (broker down); the sweeper will retry."""
+        try:
+            await self.flush(ids)
+        except Exception as exc:  # noqa: BLE001 - the rows stay in the outbox
+            log.warning("outbox_flush_deferred", error=str(exc)[:300], rows=len(ids))
+
+    async def sweep_forever(self, interval: float) -> None:
+        while True:
+            try:
+                while await self.flush() == _SWEEP_LIMIT:
+                    pass
+            except Exception as exc:  # noqa: BLE001 - keep sweeping
+                log.warning("outbox_sweep_failed", error=str(exc)[:300])
+            await asyncio.sleep(interval)

@@ -1,0 +1,150 @@
+"""Persistence for ticket-core: Core statements over an ``AsyncSession``, no business rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Contact, ContactIdentity, Message, OutboxEvent, Ticket
+
+tickets = Ticket.__table__  # type: ignore[attr-defined]
+messages = Message.__table__  # type: ignore[attr-defined]
+contacts = Contact.__table__  # type: ignore[attr-defined]
+identities = ContactIdentity.__table__  # type: ignore[attr-defined]
+outbox = OutboxEvent.__table__  # type: ignore[attr-defined]
+
+Identity = tuple[str, str]
+
+
+async def existing_idempotency_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    rows = await session.execute(
+        select(messages.c.idempotency_key).where(messages.c.idempotency_key.in_(keys))
+    )
+    return {r[0] for r in rows}
+
+
+async def contact_for_identities(session: AsyncSession, known: Sequence[Identity]) -> int | None:
+    """The contact owning the first identity (in the given order of preference) that exists."""
+    for kind, value in known:
+        row = await session.execute(
+            select(identities.c.contact_id).where(identities.c.kind == kind, identities.c.value == value)
+        )
+        contact_id = row.scalar_one_or_none()
+        if contact_id is not None:
+            return int(contact_id)
+    return None
+
+
+async def create_contact(session: AsyncSession, *, display_name: str, email: str | None, phone: str | None) -> int:
+    row = await session.execute(
+        insert(contacts).values(display_name=display_name, email=email, phone=phone).returning(contacts.c.id)
+    )
+    return int(row.scalar_one())
+
+
+async def add_identities(session: AsyncSession, contact_id: int, known: Iterable[Identity]) -> None:
+    values = [{"contact_id": contact_id, "kind": k, "value": v} for k, v in known]
+    if values:
+        await session.execute(insert(identities).values(values).on_conflict_do_nothing())
+
+
+async def fill_contact_gaps(session: AsyncSession, contact_id: int, *, email: str | None, phone: str | None, display_name: str) -> None:
+    """Complete a contact's empty fields from a newer message; never overwrite what is there."""
+    await session.execute(
+        update(contacts)
+        .where(contacts.c.id == contact_id)
+        .values(
+            email=func.coalesce(contacts.c.email, email),
+            phone=func.coalesce(contacts.c.phone, phone),
+            display_name=func.coalesce(func.nullif(contacts.c.display_name, ""), display_name),
+        )
+    )
+
+
+async def ticket_by_number(session: AsyncSession, number: int) -> dict[str, Any] | None:
+    row = await session.execute(select(tickets).where(tickets.c.number == number))
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def ticket_by_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, Any] | None:
+    if not message_ids:
+        return None
+    row = await session.execute(
+        select(tickets)
+        .join(messages, messages.c.ticket_id == tickets.c.id)
+        .where(messages.c.external_message_id.in_(message_ids))
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    )
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def latest_ticket_for_conversation(session: AsyncSession, key: str) -> dict[str, Any] | None:
+    row = await session.execute(
+        select(tickets).where(tickets.c.conversation_key == key).order_by(tickets.c.id.desc()).limit(1)
+    )
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    row = await session.execute(insert(tickets).values(**values).returning(tickets))
+    return dict(row.mappings().one())
+
+
+async def set_ticket_status(session: AsyncSession, ticket_id: int, status: str, now: datetime) -> None:
+    await session.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id)
+        .values(status=status, updated_at=now, resolved_at=None, closed_at=None)
+    )
+
+
+async def touch_ticket(session: AsyncSession, ticket_id: int, now: datetime, *, customer: bool) -> None:
+    values: dict[str, Any] = {"updated_at": now}
+    if customer:
+        values["last_customer_message_at"] = now
+    await session.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
+
+
+async def insert_message(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert unless the idempotency key is already stored; returns the new id or None."""
+    row = await session.execute(
+        insert(messages)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[messages.c.idempotency_key])
+        .returning(messages.c.id)
+    )
+    new_id = row.scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
+
+
+async def add_outbox(session: AsyncSession, rows: Sequence[tuple[str, str]]) -> list[int]:
+    if not rows:
+        return []
+    result = await session.execute(
+        insert(outbox).values([{"topic": t, "payload": p} for t, p in rows]).returning(outbox.c.id)
+    )
+    return [int(r[0]) for r in result]
+
+
+async def lock_outbox(session: AsyncSession, ids: Sequence[int] | None, limit: int) -> list[tuple[int, str, str]]:
+    """Lock unpublished rows (all, or the given ids) that no other replica holds."""
+    query = select(outbox.c.id, outbox.c.topic, outbox.c.payload).order_by(outbox.c.id).limit(limit)
+    if ids is not None:
+        query = query.where(outbox.c.id.in_(ids))
+    result = await session.execute(query.with_for_update(skip_locked=True))
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in result]
+
+
+async def delete_outbox(session: AsyncSession, ids: Sequence[int]) -> None:
+    await session.execute(delete(outbox).where(outbox.c.id.in_(ids)))

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from helpdesk_common.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class TicketCoreSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKET_CORE_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "ticket-core"
+    http_port: int = 8081
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:15432/helpdesk",
+        validation_alias="DATABASE_URL",
+    )
+    db_pool_size: int = 10
+    consumer_group: str = "ticket-core"
+    reopen_window_days: float = 7.0
+    outbox_sweep_interval_seconds: float = 2.0
+    api_token: str | None = Field(
+        default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
+    )
