@@ -19,7 +19,7 @@ def container_env(environ: dict[str, str]) -> dict[str, str]:
     env = dict(environ)
     prefix = env.get("SERVICE_ENV_PREFIX", "")
     if prefix:
-        env.setdefault(f"{prefix}HTTP_HOST", "0.0.0.0")  # noqa: S104 - container bind
+        env.setdefault(f"{prefix}HTTP_HOST", "0.0.0.0")
         port = env.get("SERVICE_PORT", "")
         if port:
             env.setdefault(f"{prefix}HTTP_PORT", port)
