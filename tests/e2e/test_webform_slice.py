@@ -76,8 +76,7 @@ async def test_webform_creates_ticket_and_follow_up_joins_it(
         pushed: list[dict[str, Any]] = []
 
         async def collect() -> list[dict[str, Any]]:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-            if message is not None:
+            while (message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)) is not None:
                 pushed.append(json.loads(message["data"]))
             return [p for p in pushed if p["ticket_id"] == ticket["id"]]
 

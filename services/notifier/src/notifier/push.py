@@ -8,6 +8,7 @@ Email/SMS notifications and replies to customers are not built yet (their own is
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from helpdesk_common.records import TicketEvent
 from redis.asyncio import Redis
@@ -32,12 +33,19 @@ class PushPublisher:
         self._channel = channel
         self._ttl = seen_ttl_seconds
 
-    async def claim(self, event: TicketEvent) -> bool:
-        """True the first time an event id is seen."""
-        return bool(await self._redis.set(f"notifier:seen:{event.event_id}", "1", nx=True, ex=self._ttl))
-
-    async def push(self, event: TicketEvent) -> bool:
-        if event.internal or not await self.claim(event):
-            return False
-        await self._redis.publish(self._channel, push_payload(event))
-        return True
+    async def push(self, events: Sequence[TicketEvent]) -> list[TicketEvent]:
+        """Push the events not seen before (internal tickets excluded); returns those pushed."""
+        candidates = [e for e in events if not e.internal]
+        if not candidates:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in candidates:
+                pipe.set(f"notifier:seen:{event.event_id}", "1", nx=True, ex=self._ttl)
+            claimed = await pipe.execute()
+        fresh = [e for e, first in zip(candidates, claimed, strict=True) if first]
+        if fresh:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in fresh:
+                    pipe.publish(self._channel, push_payload(event))
+                await pipe.execute()
+        return fresh

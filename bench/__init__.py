@@ -1,0 +1,1 @@
+"""Benchmarks of the help-desk platform (``python -m bench.pipeline``); not part of any service."""

@@ -1,0 +1,204 @@
+"""Ingestion pipeline benchmark: ticket-core's sustained rate as a ratio of a bare pipeline.
+
+    .venv/bin/python -m bench.pipeline --n 20000 [--replicas 2]   (or: make bench)
+
+Starts its own PostgreSQL (fsync on), Redis and broker on free ports in a temporary
+folder, then, in one run on the same machine:
+
+1. baseline: N records through a bare consume -> batched INSERT -> commit loop;
+2. ticket-core (one replica): the same N records on ``inbound.messages.v1``, timed from
+   the first send until all N rows are in ``messages``; then a paced phase at half that
+   rate for latency without a backlog; with ``--replicas 2`` the same again on two replicas;
+3. the baseline again (ticket-core stopped), so the ratio uses the mean of two baselines.
+
+Prints machine facts and the figures, and writes ``bench/results/pipeline-<UTC>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from devstack.probes import produce_records
+from devstack.processes import free_port
+from devstack.services import SERVICES
+from devstack.stack import Stack, StackConfig
+from helpdesk_common.topics import INBOUND_MESSAGES
+
+from . import bare, machine, service_run
+from .report import print_report
+from .workload import Workload
+
+TARGET_RATIO = 0.5
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20000, help="records per measured phase (default 20000)")
+    parser.add_argument("--replicas", type=int, default=1, choices=(1, 2), help="also measure 2 replicas")
+    parser.add_argument("--paced-seconds", type=float, default=10.0, help="paced latency phase, 0 to skip")
+    parser.add_argument("--paced-fraction", type=float, default=0.5, help="paced rate / measured rate")
+    parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
+    parser.add_argument("--keep-data", action="store_true", help="keep the temp folder (logs, data)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def _enable_commit_timestamps(stack: Stack) -> None:
+    """``track_commit_timestamp`` needs a restart; it gives each row's exact commit time."""
+    pg = stack.postgres
+    assert pg is not None
+
+    async def alter() -> None:
+        conn = await asyncpg.connect(pg.admin_url)
+        try:
+            await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        finally:
+            await conn.close()
+
+    asyncio.run(alter())
+    pg.stop()
+    pg.start(fsync=stack.config.fsync)
+
+
+def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run.CpuProbe:
+    def pid(child: Any) -> int | None:
+        return child.process.pid if child is not None and child.process is not None else None
+
+    def probe() -> dict[str, float]:
+        pg, kafka = pid(stack.postgres and stack.postgres.child), pid(stack.kafka and stack.kafka.child)
+        return {
+            "ticket_core": sum(machine.cpu_seconds(p) for r in replicas if (p := pid(r.child))),
+            "postgres": machine.cpu_seconds(pg, with_children=True) if pg else 0.0,
+            "broker": machine.cpu_seconds(kafka) if kafka else 0.0,
+            "bench": machine.self_cpu_seconds(),
+        }
+
+    return probe
+
+
+async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[str, Any]:
+    assert stack.infra is not None
+    bootstrap = stack.infra.kafka
+    dsn = stack.infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    workload = Workload.for_run(run, args.n)
+    records = workload.stream(run)
+    out: dict[str, Any] = {"baselines": [], "ticket_core": [], "paced": None}
+
+    print(f"[1/4] baseline (bare pipeline), {args.n} records ...", flush=True)
+    out["baselines"].append((await bare.run_bare(bootstrap, dsn, records, f"{run}.1")).as_dict())
+
+    print("[2/4] ticket-core: start, seed conversations, wait for the consumer group ...", flush=True)
+    replicas = [service_run.start_replica(stack, 0)]
+    cpu = _cpu_probe(stack, replicas)
+    conn = await asyncpg.connect(dsn)
+    try:
+        seeds = workload.seeds()
+        await produce_records(bootstrap, INBOUND_MESSAGES.name, seeds)
+        await service_run.wait_stored(conn, f"{run}-seed", len(seeds), args.timeout)
+        out["seed_conversations"] = len(seeds)
+
+        print(f"[3/4] ticket-core, 1 replica, {args.n} records ...", flush=True)
+        one = await service_run.measure_burst(conn, bootstrap, records, run, replicas, cpu, args.timeout)
+        out["ticket_core"].append(one.as_dict())
+        if args.paced_seconds > 0:
+            rate = one.rate * args.paced_fraction
+            paced = workload.stream(f"{run}-paced", max(10, int(rate * args.paced_seconds)))
+            print(f"      paced latency phase: {len(paced)} records at {rate:.0f}/s ...", flush=True)
+            out["paced"] = await service_run.measure_paced(conn, bootstrap, paced, f"{run}-paced", rate)
+        if args.replicas > 1:
+            print(f"      ticket-core, {args.replicas} replicas: start, wait for the rebalance ...", flush=True)
+            replicas += [service_run.start_replica(stack, i) for i in range(1, args.replicas)]
+            out["probe_rounds"] = await service_run.wait_balanced(conn, bootstrap, workload, replicas)
+            prefix = f"{run}-r{args.replicas}"
+            print(f"      ticket-core, {args.replicas} replicas, {args.n} records ...", flush=True)
+            many = await service_run.measure_burst(
+                conn, bootstrap, workload.stream(prefix), prefix, replicas, cpu, args.timeout
+            )
+            out["ticket_core"].append(many.as_dict())
+    finally:
+        await conn.close()
+        for replica in replicas:
+            replica.child.stop()
+
+    print(f"[4/4] baseline again (ticket-core stopped), {args.n} records ...", flush=True)
+    out["baselines"].append((await bare.run_bare(bootstrap, dsn, records, f"{run}.2")).as_dict())
+    return out
+
+
+def summarise(phases: dict[str, Any]) -> dict[str, Any]:
+    base_rates = [b["rate"] for b in phases["baselines"]]
+    baseline = sum(base_rates) / len(base_rates)
+    ratios = []
+    for tc in phases["ticket_core"]:
+        ratio = tc["rate"] / baseline
+        ratios.append({
+            "replicas": tc["replicas"],
+            "ratio": ratio,
+            "ratio_range": [tc["rate"] / max(base_rates), tc["rate"] / min(base_rates)],
+            "steady_ratio": tc["steady_rate"] / baseline,
+            "meets_target": ratio >= TARGET_RATIO,
+            "speedup_needed": max(1.0, TARGET_RATIO / ratio),
+        })
+    return {"baseline_rate": baseline, "target_ratio": TARGET_RATIO, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)  # always our own servers: the figures must be comparable
+    started = datetime.now(UTC)
+    run = "bench" + started.strftime("%Y%m%dT%H%M%S")
+    facts = machine.machine_facts()
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    stack = Stack(
+        StackConfig(
+            data_dir=data_dir,
+            pg_port=free_port(),
+            redis_port=free_port(),
+            kafka_port=free_port(),
+            service_ports={s.name: free_port() for s in SERVICES},
+            fsync=True,
+            persistent_redis=False,
+        )
+    )
+    try:
+        print(f"Starting infrastructure in {data_dir} ...", flush=True)
+        stack.start_infra()
+        _enable_commit_timestamps(stack)
+        phases = asyncio.run(run_phases(stack, args, run))
+    finally:
+        stack.stop()
+        if args.keep_data:
+            print(f"Data and logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    facts["load_average_end"] = machine.load_average()
+    result = {
+        "benchmark": "pipeline",
+        "run": run,
+        "started_utc": started.isoformat(),
+        "machine": facts,
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        **phases,
+        "summary": summarise(phases),
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    path = args.results_dir / f"pipeline-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print_report(result)
+    print(f"\nResult written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
