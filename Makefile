@@ -27,7 +27,7 @@ test: env
 
 lint: env
 	$(VENV)/bin/ruff check libs services tests bench
-	$(VENV)/bin/mypy libs/common/src
+	$(VENV)/bin/mypy libs/common/src libs/devstack/src services/*/src
 
 bench: env
 	$(PY) -m bench.pipeline

@@ -66,7 +66,9 @@ async def run_bare(
     try:
         while stored < produced:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"bare pipeline stored {stored}/{produced} within {timeout:.0f}s")
+                raise TimeoutError(
+                    f"bare pipeline stored {stored}/{produced} within {timeout:.0f}s"
+                )
             fetched = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
             rows = [
                 (json.loads(m.value)["idempotency_key"], m.value.decode())

@@ -42,13 +42,25 @@ RESULTS_DIR = Path(__file__).parent / "results"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=20000, help="records per measured phase (default 20000)")
-    parser.add_argument("--replicas", type=int, default=1, choices=(1, 2), help="also measure 2 replicas")
-    parser.add_argument("--paced-seconds", type=float, default=10.0, help="paced latency phase, 0 to skip")
-    parser.add_argument("--paced-fraction", type=float, default=0.5, help="paced rate / measured rate")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--n", type=int, default=20000, help="records per measured phase (default 20000)"
+    )
+    parser.add_argument(
+        "--replicas", type=int, default=1, choices=(1, 2), help="also measure 2 replicas"
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=10.0, help="paced latency phase, 0 to skip"
+    )
+    parser.add_argument(
+        "--paced-fraction", type=float, default=0.5, help="paced rate / measured rate"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
-    parser.add_argument("--keep-data", action="store_true", help="keep the temp folder (logs, data)")
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the temp folder (logs, data)"
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -75,7 +87,10 @@ def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run
         return child.process.pid if child is not None and child.process is not None else None
 
     def probe() -> dict[str, float]:
-        pg, kafka = pid(stack.postgres and stack.postgres.child), pid(stack.kafka and stack.kafka.child)
+        pg, kafka = (
+            pid(stack.postgres and stack.postgres.child),
+            pid(stack.kafka and stack.kafka.child),
+        )
         return {
             "ticket_core": sum(machine.cpu_seconds(p) for r in replicas if (p := pid(r.child))),
             "postgres": machine.cpu_seconds(pg, with_children=True) if pg else 0.0,
@@ -97,7 +112,9 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
     print(f"[1/4] baseline (bare pipeline), {args.n} records ...", flush=True)
     out["baselines"].append((await bare.run_bare(bootstrap, dsn, records, f"{run}.1")).as_dict())
 
-    print("[2/4] ticket-core: start, seed conversations, wait for the consumer group ...", flush=True)
+    print(
+        "[2/4] ticket-core: start, seed conversations, wait for the consumer group ...", flush=True
+    )
     replicas = [service_run.start_replica(stack, 0)]
     cpu = _cpu_probe(stack, replicas)
     conn = await asyncpg.connect(dsn)
@@ -108,17 +125,28 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
         out["seed_conversations"] = len(seeds)
 
         print(f"[3/4] ticket-core, 1 replica, {args.n} records ...", flush=True)
-        one = await service_run.measure_burst(conn, bootstrap, records, run, replicas, cpu, args.timeout)
+        one = await service_run.measure_burst(
+            conn, bootstrap, records, run, replicas, cpu, args.timeout
+        )
         out["ticket_core"].append(one.as_dict())
         if args.paced_seconds > 0:
             rate = one.rate * args.paced_fraction
             paced = workload.stream(f"{run}-paced", max(10, int(rate * args.paced_seconds)))
-            print(f"      paced latency phase: {len(paced)} records at {rate:.0f}/s ...", flush=True)
-            out["paced"] = await service_run.measure_paced(conn, bootstrap, paced, f"{run}-paced", rate)
+            print(
+                f"      paced latency phase: {len(paced)} records at {rate:.0f}/s ...", flush=True
+            )
+            out["paced"] = await service_run.measure_paced(
+                conn, bootstrap, paced, f"{run}-paced", rate
+            )
         if args.replicas > 1:
-            print(f"      ticket-core, {args.replicas} replicas: start, wait for the rebalance ...", flush=True)
+            print(
+                f"      ticket-core, {args.replicas} replicas: start, wait for the rebalance ...",
+                flush=True,
+            )
             replicas += [service_run.start_replica(stack, i) for i in range(1, args.replicas)]
-            out["probe_rounds"] = await service_run.wait_balanced(conn, bootstrap, workload, replicas)
+            out["probe_rounds"] = await service_run.wait_balanced(
+                conn, bootstrap, workload, replicas
+            )
             prefix = f"{run}-r{args.replicas}"
             print(f"      ticket-core, {args.replicas} replicas, {args.n} records ...", flush=True)
             many = await service_run.measure_burst(
@@ -141,14 +169,16 @@ def summarise(phases: dict[str, Any]) -> dict[str, Any]:
     ratios = []
     for tc in phases["ticket_core"]:
         ratio = tc["rate"] / baseline
-        ratios.append({
-            "replicas": tc["replicas"],
-            "ratio": ratio,
-            "ratio_range": [tc["rate"] / max(base_rates), tc["rate"] / min(base_rates)],
-            "steady_ratio": tc["steady_rate"] / baseline,
-            "meets_target": ratio >= TARGET_RATIO,
-            "speedup_needed": max(1.0, TARGET_RATIO / ratio),
-        })
+        ratios.append(
+            {
+                "replicas": tc["replicas"],
+                "ratio": ratio,
+                "ratio_range": [tc["rate"] / max(base_rates), tc["rate"] / min(base_rates)],
+                "steady_ratio": tc["steady_rate"] / baseline,
+                "meets_target": ratio >= TARGET_RATIO,
+                "speedup_needed": max(1.0, TARGET_RATIO / ratio),
+            }
+        )
     return {"baseline_rate": baseline, "target_ratio": TARGET_RATIO, "ratios": ratios}
 
 

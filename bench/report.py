@@ -36,15 +36,23 @@ def print_report(result: dict[str, Any]) -> None:
             f"first send; steady 10-90%: {tc['steady_rate']:.0f}/s)"
         )
         print(f"  producer: {tc['produce_rate']:.0f} records/s ({tc['produce_seconds']:.2f} s)")
-        print(f"  ratio ticket-core / bare: {r['ratio']:.3f}  (range {r['ratio_range'][0]:.3f}-"
-              f"{r['ratio_range'][1]:.3f} over the two baselines; steady {r['steady_ratio']:.3f})")
-        print(f"  publish-to-commit latency (burst of N, backlog included): {_latency_line(tc['latency'])}")
+        print(
+            f"  ratio ticket-core / bare: {r['ratio']:.3f}  (range {r['ratio_range'][0]:.3f}-"
+            f"{r['ratio_range'][1]:.3f} over the two baselines; steady {r['steady_ratio']:.3f})"
+        )
+        print(
+            f"  publish-to-commit latency (burst of N, backlog included): {_latency_line(tc['latency'])}"
+        )
         if tc["replicas"] > 1:
             print(f"  handled per replica: {tc['handled_per_replica']}")
         cpu = tc["cpu_seconds"]
         per_k = {k: v / tc["records"] * 1000 for k, v in cpu.items()}
-        print("  CPU during the phase (s): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-              + "   per 1000 records: " + ", ".join(f"{k} {v:.2f}" for k, v in per_k.items()))
+        print(
+            "  CPU during the phase (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+            + "   per 1000 records: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in per_k.items())
+        )
     paced = result.get("paced")
     if paced:
         print(

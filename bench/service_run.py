@@ -58,8 +58,10 @@ class Replica:
         text = (await client.get(f"http://127.0.0.1:{self.port}/metrics")).text
         total = 0.0
         for line in text.splitlines():
-            if line.startswith("helpdesk_records_consumed_total{") and 'outcome="handled"' in line and (
-                INBOUND_MESSAGES.name in line
+            if (
+                line.startswith("helpdesk_records_consumed_total{")
+                and 'outcome="handled"' in line
+                and (INBOUND_MESSAGES.name in line)
             ):
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
@@ -81,11 +83,17 @@ def start_replica(stack: Stack, index: int) -> Replica:
 
 
 async def stored(conn: asyncpg.Connection, prefix: str) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM messages WHERE idempotency_key LIKE $1", f"{prefix}:%"))
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE idempotency_key LIKE $1", f"{prefix}:%"
+        )
+    )
 
 
 async def wait_stored(conn: asyncpg.Connection, prefix: str, n: int, timeout: float) -> None:
-    await eventually(lambda: stored(conn, prefix), lambda c: c >= n, timeout, f"{prefix}: {n} stored")
+    await eventually(
+        lambda: stored(conn, prefix), lambda c: c >= n, timeout, f"{prefix}: {n} stored"
+    )
 
 
 async def latency(conn: asyncpg.Connection, prefix: str) -> dict[str, float]:
@@ -93,13 +101,22 @@ async def latency(conn: asyncpg.Connection, prefix: str) -> dict[str, float]:
     assert row is not None and row["n"], f"no rows for {prefix}"
     commit, created = row["commit_p"], row["created_p"]
     return {
-        "p50_ms": commit[0], "p95_ms": commit[1], "p99_ms": commit[2], "max_ms": row["commit_max"],
-        "created_at_p50_ms": created[0], "created_at_p95_ms": created[1], "created_at_p99_ms": created[2],
+        "p50_ms": commit[0],
+        "p95_ms": commit[1],
+        "p99_ms": commit[2],
+        "max_ms": row["commit_max"],
+        "created_at_p50_ms": created[0],
+        "created_at_p95_ms": created[1],
+        "created_at_p99_ms": created[2],
     }
 
 
 async def wait_balanced(
-    conn: asyncpg.Connection, bootstrap: str, workload: Workload, replicas: Sequence[Replica], timeout: float = 180
+    conn: asyncpg.Connection,
+    bootstrap: str,
+    workload: Workload,
+    replicas: Sequence[Replica],
+    timeout: float = 180,
 ) -> int:
     """With several replicas: probe until every replica handled records in two rounds in a row
     (the group has settled after the rebalance). Returns the number of probe rounds."""
@@ -185,7 +202,9 @@ async def measure_burst(
     cpu_after = cpu()
     async with httpx.AsyncClient(timeout=5) as client:
         await asyncio.sleep(0.5)  # the counter moves after the outbox flush that follows a commit
-        handled = [await r.handled(client) - b for r, b in zip(replicas, handled_before, strict=True)]
+        handled = [
+            await r.handled(client) - b for r, b in zip(replicas, handled_before, strict=True)
+        ]
     return BurstResult(
         replicas=len(replicas),
         records=n,
@@ -202,7 +221,11 @@ async def measure_burst(
 
 
 async def measure_paced(
-    conn: asyncpg.Connection, bootstrap: str, records: Sequence[InboundMessage], prefix: str, rate: float
+    conn: asyncpg.Connection,
+    bootstrap: str,
+    records: Sequence[InboundMessage],
+    prefix: str,
+    rate: float,
 ) -> dict[str, object]:
     """Produce at a fixed rate below capacity: latency without a backlog in front of it."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1 << 20)

@@ -84,7 +84,9 @@ class Workload:
                     idempotency_key=f"{self.run}-seed:{c}",
                     channel=Channel.EMAIL,
                     channel_account=MAILBOX,
-                    sender=SenderIdentity(channel_user_id=address, email=address, display_name=f"Customer {c}"),
+                    sender=SenderIdentity(
+                        channel_user_id=address, email=address, display_name=f"Customer {c}"
+                    ),
                     thread=ThreadHints(message_id=_seed_message_id(self.run, c)),
                     subject=f"Problem with order {c}",
                     text=_text(rng),
@@ -110,9 +112,13 @@ class Workload:
                 idempotency_key=key,
                 channel=Channel.EMAIL,
                 channel_account=MAILBOX,
-                sender=SenderIdentity(channel_user_id=address, email=address, display_name=f"Customer {c}"),
+                sender=SenderIdentity(
+                    channel_user_id=address, email=address, display_name=f"Customer {c}"
+                ),
                 thread=ThreadHints(
-                    message_id=f"<{prefix}.{i}@mail.example>", in_reply_to=parent, references=(parent,)
+                    message_id=f"<{prefix}.{i}@mail.example>",
+                    in_reply_to=parent,
+                    references=(parent,),
                 ),
                 subject=f"Re: Problem with order {c}",
                 text=_text(rng),

@@ -55,7 +55,8 @@ async def stored(engine: AsyncEngine, run: str) -> tuple[int, int, int]:
             )
         ).one()
         tickets = await conn.scalar(
-            text("SELECT count(*) FROM tickets WHERE conversation_key LIKE :p"), {"p": f"webform:default:{run}-%"}
+            text("SELECT count(*) FROM tickets WHERE conversation_key LIKE :p"),
+            {"p": f"webform:default:{run}-%"},
         )
     return int(row[0]), int(row[1]), int(tickets or 0)
 
@@ -88,7 +89,9 @@ async def test_ticket_core_stopped_mid_stream_loses_nothing_and_stores_nothing_t
 
     await produce_records(running.infra.kafka, INBOUND_MESSAGES.name, records[: total // 2])
     # Stop it while it is part-way through the stream.
-    await eventually(lambda: stored(engine, run), lambda s: s[0] >= total // 10, 60, "first records stored")
+    await eventually(
+        lambda: stored(engine, run), lambda s: s[0] >= total // 10, 60, "first records stored"
+    )
     child = running.services["ticket-core"]
     stop(child)
     if how == "sigterm":
@@ -99,7 +102,9 @@ async def test_ticket_core_stopped_mid_stream_loses_nothing_and_stores_nothing_t
     before_restart = await stored(engine, run)
     assert before_restart[0] < total
 
-    await produce_records(running.infra.kafka, INBOUND_MESSAGES.name, records[total // 2 :] + redelivered)
+    await produce_records(
+        running.infra.kafka, INBOUND_MESSAGES.name, records[total // 2 :] + redelivered
+    )
     restart_ticket_core(running)
 
     messages, keys, tickets = await eventually(

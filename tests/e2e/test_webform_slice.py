@@ -50,10 +50,17 @@ async def test_webform_creates_ticket_and_follow_up_joins_it(
     try:
         first = await gateway.post(
             "/api/v1/webform",
-            json={"name": "Anna", "email": email.upper(), "text": "Printer jams\nsince Monday", "office": "Café №2"},
+            json={
+                "name": "Anna",
+                "email": email.upper(),
+                "text": "Printer jams\nsince Monday",
+                "office": "Café №2",
+            },
         )
         assert first.status_code == 202, first.text
-        tickets = await eventually(lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket")
+        tickets = await eventually(
+            lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket"
+        )
         ticket = tickets[0]
         assert ticket["subject"] == "Printer jams"
         assert ticket["description"] == "Printer jams\nsince Monday\n\nOffice: Café №2"
@@ -61,10 +68,15 @@ async def test_webform_creates_ticket_and_follow_up_joins_it(
         assert ticket["contact_name"] == "Anna"
 
         # Form-encoded, as an HTML form posts it; same email, so the same open ticket.
-        follow_up = await gateway.post("/api/v1/webform", data={"email": email, "text": "Any news?"})
+        follow_up = await gateway.post(
+            "/api/v1/webform", data={"email": email, "text": "Any news?"}
+        )
         assert follow_up.status_code == 202
         messages = await eventually(
-            lambda: messages_of(tickets_api, ticket["id"]), lambda m: len(m) == 2, TIMEOUT, "follow-up"
+            lambda: messages_of(tickets_api, ticket["id"]),
+            lambda m: len(m) == 2,
+            TIMEOUT,
+            "follow-up",
         )
         assert [m["text"] for m in messages] == [ticket["description"], "Any news?"]
         assert len(await tickets_for(tickets_api, email)) == 1
@@ -76,7 +88,9 @@ async def test_webform_creates_ticket_and_follow_up_joins_it(
         pushed: list[dict[str, Any]] = []
 
         async def collect() -> list[dict[str, Any]]:
-            while (message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)) is not None:
+            while (
+                message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            ) is not None:
                 pushed.append(json.loads(message["data"]))
             return [p for p in pushed if p["ticket_id"] == ticket["id"]]
 
@@ -99,9 +113,14 @@ async def test_client_retry_with_idempotency_key_is_stored_once(
     assert len({a.json()["request_id"] for a in answers}) == 1
     # A later, different submission proves the pipeline got past the retries.
     await gateway.post("/api/v1/webform", json={"email": email, "text": "Still waiting"})
-    tickets = await eventually(lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket")
+    tickets = await eventually(
+        lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket"
+    )
     messages = await eventually(
-        lambda: messages_of(tickets_api, tickets[0]["id"]), lambda m: len(m) >= 2, TIMEOUT, "messages"
+        lambda: messages_of(tickets_api, tickets[0]["id"]),
+        lambda m: len(m) >= 2,
+        TIMEOUT,
+        "messages",
     )
     await asyncio.sleep(1.0)  # give a wrongly duplicated record time to land
     messages = await messages_of(tickets_api, tickets[0]["id"])
@@ -119,17 +138,26 @@ def inbound(email: str, key: str, text: str) -> InboundMessage:
     )
 
 
-async def test_redelivered_record_is_stored_once(running: Stack, tickets_api: httpx.AsyncClient) -> None:
+async def test_redelivered_record_is_stored_once(
+    running: Stack, tickets_api: httpx.AsyncClient
+) -> None:
     assert running.infra is not None
     email = new_email()
     record = inbound(email, f"redelivery:{uuid.uuid4().hex}", "same record three times")
     await produce_records(running.infra.kafka, INBOUND_MESSAGES.name, [record, record, record])
     await produce_records(
-        running.infra.kafka, INBOUND_MESSAGES.name, [inbound(email, f"later:{uuid.uuid4().hex}", "later")]
+        running.infra.kafka,
+        INBOUND_MESSAGES.name,
+        [inbound(email, f"later:{uuid.uuid4().hex}", "later")],
     )
-    tickets = await eventually(lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket")
+    tickets = await eventually(
+        lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket"
+    )
     messages = await eventually(
-        lambda: messages_of(tickets_api, tickets[0]["id"]), lambda m: len(m) >= 2, TIMEOUT, "messages"
+        lambda: messages_of(tickets_api, tickets[0]["id"]),
+        lambda m: len(m) >= 2,
+        TIMEOUT,
+        "messages",
     )
     assert [m["text"] for m in messages] == ["same record three times", "later"]
 
@@ -142,10 +170,18 @@ async def test_poison_record_is_dead_lettered_and_the_partition_moves_on(
     key = f"webform:{email}".encode()
     poison = b'{"schema_version": 1, "channel": "webform", "text": "no idempotency key"}'
     await produce_raw(running.infra.kafka, INBOUND_MESSAGES.name, poison, key=key)
-    await produce_records(running.infra.kafka, INBOUND_MESSAGES.name, [inbound(email, f"ok:{uuid.uuid4().hex}", "fine")])
-    await eventually(lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "good record")
+    await produce_records(
+        running.infra.kafka,
+        INBOUND_MESSAGES.name,
+        [inbound(email, f"ok:{uuid.uuid4().hex}", "fine")],
+    )
+    await eventually(
+        lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "good record"
+    )
 
-    parked = [r for r in await read_topic(running.infra.kafka, INBOUND_MESSAGES.dlq) if r.key == key]
+    parked = [
+        r for r in await read_topic(running.infra.kafka, INBOUND_MESSAGES.dlq) if r.key == key
+    ]
     assert len(parked) == 1
     assert parked[0].value == poison
     headers = dict(parked[0].headers)
@@ -163,7 +199,9 @@ async def test_bad_submissions_are_refused_and_nothing_is_published(
     missing_text = await gateway.post("/api/v1/webform", json={"email": new_email()})
     assert missing_text.status_code == 422
     assert missing_text.json()["errors"][0]["field"] == "text"
-    bad_email = await gateway.post("/api/v1/webform", json={"email": "not-an-address", "text": "hi"})
+    bad_email = await gateway.post(
+        "/api/v1/webform", json={"email": "not-an-address", "text": "hi"}
+    )
     assert bad_email.status_code == 422
     unreachable = await gateway.post("/api/v1/webform", json={"name": "no contact", "text": "hi"})
     assert unreachable.status_code == 422
@@ -178,7 +216,9 @@ async def test_bad_submissions_are_refused_and_nothing_is_published(
         "/api/v1/webform", json={"email": new_email(), "text": "x" * 300_000}
     )
     assert oversized.status_code == 413
-    bad_account = await gateway.post("/api/v1/webform/..%2Fetc", json={"email": new_email(), "text": "hi"})
+    bad_account = await gateway.post(
+        "/api/v1/webform/..%2Fetc", json={"email": new_email(), "text": "hi"}
+    )
     assert bad_account.status_code == 404
 
     assert await end_offsets(running.infra.kafka, topic) == before
@@ -195,4 +235,6 @@ async def test_every_service_reports_ready_and_metrics(running: Stack) -> None:
             assert "python_info" in metrics.text
         core = running.config.service_ports["ticket-core"]
         text = (await client.get(f"http://127.0.0.1:{core}/metrics")).text
-        assert 'helpdesk_records_consumed_total{outcome="handled",topic="inbound.messages.v1"}' in text
+        assert (
+            'helpdesk_records_consumed_total{outcome="handled",topic="inbound.messages.v1"}' in text
+        )

@@ -6,7 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpdesk_common.records import Channel, InboundMessage, SenderIdentity, ThreadHints, TicketEventKind
+from helpdesk_common.records import (
+    Channel,
+    InboundMessage,
+    SenderIdentity,
+    ThreadHints,
+    TicketEventKind,
+)
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ticket_core import repository as repo
@@ -44,12 +50,18 @@ def email_msg(address: str, message_id: str, **thread: object) -> InboundMessage
     )
 
 
-async def store(sessions: async_sessionmaker[AsyncSession], *messages: InboundMessage, now: datetime | None = None):  # type: ignore[no-untyped-def]
+async def store(
+    sessions: async_sessionmaker[AsyncSession],
+    *messages: InboundMessage,
+    now: datetime | None = None,
+):  # type: ignore[no-untyped-def]
     async with sessions() as session, session.begin():
         return await ingest_batch(session, list(messages), reopen_window=WINDOW, now=now)
 
 
-async def tickets_of(sessions: async_sessionmaker[AsyncSession], email: str) -> list[dict[str, object]]:
+async def tickets_of(
+    sessions: async_sessionmaker[AsyncSession], email: str
+) -> list[dict[str, object]]:
     async with sessions() as session:
         rows = await session.execute(
             select(repo.tickets)
@@ -62,7 +74,12 @@ async def tickets_of(sessions: async_sessionmaker[AsyncSession], email: str) -> 
 
 async def message_count(sessions: async_sessionmaker[AsyncSession], ticket_id: object) -> int:
     async with sessions() as session:
-        return int(await session.scalar(text("SELECT count(*) FROM messages WHERE ticket_id = :t"), {"t": ticket_id}) or 0)
+        return int(
+            await session.scalar(
+                text("SELECT count(*) FROM messages WHERE ticket_id = :t"), {"t": ticket_id}
+            )
+            or 0
+        )
 
 
 def unique_email() -> str:
@@ -77,7 +94,10 @@ async def test_new_sender_gets_contact_ticket_and_message(sessions) -> None:  # 
     assert tickets[0]["subject"] == "Printer broken"
     assert tickets[0]["status"] == "open"
     assert await message_count(sessions, tickets[0]["id"]) == 1
-    assert [e.kind for e in result.events] == [TicketEventKind.TICKET_CREATED, TicketEventKind.MESSAGE_ADDED]
+    assert [e.kind for e in result.events] == [
+        TicketEventKind.TICKET_CREATED,
+        TicketEventKind.MESSAGE_ADDED,
+    ]
     assert len(result.outbox_ids) == 2
 
 
@@ -120,10 +140,14 @@ async def test_subject_ticket_number_wins(sessions) -> None:  # type: ignore[no-
     assert await message_count(sessions, ticket["id"]) == 2
 
 
-async def _set_status(sessions, ticket_id: object, status: str, resolved_at: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+async def _set_status(
+    sessions, ticket_id: object, status: str, resolved_at: datetime | None = None
+) -> None:  # type: ignore[no-untyped-def]
     async with sessions() as session, session.begin():
         await session.execute(
-            update(repo.tickets).where(repo.tickets.c.id == ticket_id).values(status=status, resolved_at=resolved_at)
+            update(repo.tickets)
+            .where(repo.tickets.c.id == ticket_id)
+            .values(status=status, resolved_at=resolved_at)
         )
 
 
@@ -176,6 +200,7 @@ async def test_same_email_on_two_channels_is_one_contact(sessions) -> None:  # t
     await store(sessions, email_msg(address, f"<{uuid.uuid4().hex}@x>"))
     async with sessions() as session:
         contacts = await session.scalar(
-            text("SELECT count(DISTINCT contact_id) FROM contact_identities WHERE value = :v"), {"v": address}
+            text("SELECT count(DISTINCT contact_id) FROM contact_identities WHERE value = :v"),
+            {"v": address},
         )
     assert contacts == 1

@@ -14,13 +14,19 @@ from redis.asyncio import Redis
 
 def raw(fields: dict[str, object], raw_id: str | None = None):  # type: ignore[no-untyped-def]
     return build_raw_record(
-        "site", WebformSubmission.from_fields(fields), raw_id=raw_id, correlation_id="cid-1", source_ip="10.0.0.1"
+        "site",
+        WebformSubmission.from_fields(fields),
+        raw_id=raw_id,
+        correlation_id="cid-1",
+        source_ip="10.0.0.1",
     )
 
 
 def test_json_and_urlencoded_bodies_give_the_same_fields() -> None:
     as_json = parse_fields(b'{"email": "a@b.co", "text": "hi", "x": "1"}', "application/json")
-    as_form = parse_fields(b"email=a%40b.co&text=hi&x=1", "application/x-www-form-urlencoded; charset=utf-8")
+    as_form = parse_fields(
+        b"email=a%40b.co&text=hi&x=1", "application/x-www-form-urlencoded; charset=utf-8"
+    )
     assert as_json == as_form == {"email": "a@b.co", "text": "hi", "x": "1"}
 
 
@@ -45,11 +51,15 @@ def test_submission_requires_text_and_a_way_to_answer() -> None:
 
 
 def test_extra_fields_are_kept_as_text_and_bounded() -> None:
-    submission = WebformSubmission.from_fields({"text": "hi", "phone": "+7 (900) 123-45-67", "seats": 4})
+    submission = WebformSubmission.from_fields(
+        {"text": "hi", "phone": "+7 (900) 123-45-67", "seats": 4}
+    )
     assert submission.phone == "+79001234567"
     assert submission.extra == {"seats": "4"}
     with pytest.raises(ValueError, match="at most"):
-        WebformSubmission.from_fields({"text": "hi", "phone": "12345", **{f"f{i}": "v" for i in range(51)}})
+        WebformSubmission.from_fields(
+            {"text": "hi", "phone": "12345", **{f"f{i}": "v" for i in range(51)}}
+        )
 
 
 def test_idempotency_key_maps_to_a_stable_raw_id_per_account() -> None:
@@ -59,7 +69,15 @@ def test_idempotency_key_maps_to_a_stable_raw_id_per_account() -> None:
 
 
 def test_normalised_message_has_description_lines_subject_and_identity() -> None:
-    record = raw({"name": "Ann", "email": "Ann@Example.com", "text": "\n  Printer jams \nagain", "order_no": "42", "office-name": "Main"})
+    record = raw(
+        {
+            "name": "Ann",
+            "email": "Ann@Example.com",
+            "text": "\n  Printer jams \nagain",
+            "order_no": "42",
+            "office-name": "Main",
+        }
+    )
     message = normalise(record)
     assert message.channel is Channel.WEBFORM
     assert message.channel_account == "site"
@@ -73,14 +91,19 @@ def test_normalised_message_has_description_lines_subject_and_identity() -> None
 
 
 def test_given_subject_wins_and_blank_text_is_refused() -> None:
-    assert normalise(raw({"phone": "+4912345678", "text": "x", "subject": "Invoice"})).subject == "Invoice"
+    assert (
+        normalise(raw({"phone": "+4912345678", "text": "x", "subject": "Invoice"})).subject
+        == "Invoice"
+    )
     with pytest.raises(ValidationError, match="text"):
         raw({"phone": "+4912345678", "text": "   \n  "})
 
 
 def test_same_raw_record_normalises_to_the_same_key() -> None:
     record = raw({"email": "a@b.co", "text": "hi"}, raw_id="abc")
-    assert normalise(record).idempotency_key == normalise(record).idempotency_key == "webform:site:abc"
+    assert (
+        normalise(record).idempotency_key == normalise(record).idempotency_key == "webform:site:abc"
+    )
 
 
 async def test_rate_limit_counts_per_source_in_redis(infra) -> None:  # type: ignore[no-untyped-def]

@@ -84,7 +84,9 @@ class FilesystemBlobStore:
 class S3BlobStore:
     """Blobs as objects ``<prefix><sha256>`` in an S3-compatible bucket (boto3, in threads)."""
 
-    def __init__(self, bucket: str, *, prefix: str = "blobs/", client: Any = None, **client_kwargs: Any) -> None:
+    def __init__(
+        self, bucket: str, *, prefix: str = "blobs/", client: Any = None, **client_kwargs: Any
+    ) -> None:
         if client is None:
             import boto3  # optional dependency: helpdesk-common[s3]
 
@@ -111,7 +113,9 @@ class S3BlobStore:
 
     async def get(self, sha256: str) -> bytes:
         try:
-            obj = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket, Key=self._key(sha256))
+            obj = await asyncio.to_thread(
+                self.client.get_object, Bucket=self.bucket, Key=self._key(sha256)
+            )
         except self.client.exceptions.NoSuchKey as exc:
             raise BlobNotFound(sha256) from exc
         body: bytes = await asyncio.to_thread(obj["Body"].read)
@@ -121,7 +125,9 @@ class S3BlobStore:
         from botocore.exceptions import ClientError
 
         try:
-            await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=self._key(sha256))
+            await asyncio.to_thread(
+                self.client.head_object, Bucket=self.bucket, Key=self._key(sha256)
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return False
@@ -136,7 +142,10 @@ def _b64_sha(data: bytes) -> str:
 
 
 def make_blob_store(settings: ServiceSettings) -> BlobStore:
-    """``BLOB_BACKEND=fs`` (``BLOB_DIR``) or ``s3`` (``BLOB_S3_BUCKET``, ``BLOB_S3_ENDPOINT_URL``)."""
+    """``BLOB_BACKEND=fs`` (``BLOB_DIR``) or ``s3``.
+
+    S3 reads ``BLOB_S3_BUCKET`` and ``BLOB_S3_ENDPOINT_URL``.
+    """
     if settings.blob_backend == "s3":
         return S3BlobStore(
             os.environ["BLOB_S3_BUCKET"],

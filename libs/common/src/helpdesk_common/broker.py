@@ -41,7 +41,9 @@ def record_headers(record: Record, producer: str) -> dict[str, str]:
 async def publish(broker: KafkaBroker, topic: Topic, record: Record, *, producer: str) -> None:
     """Publish one record keyed for ordering; returns only after the broker acked it."""
     if not isinstance(record, topic.record):
-        raise TypeError(f"{topic.name} carries {topic.record.__name__}, not {type(record).__name__}")
+        raise TypeError(
+            f"{topic.name} carries {topic.record.__name__}, not {type(record).__name__}"
+        )
     await broker.publish(
         record.model_dump_json().encode(),
         topic=topic.name,

@@ -91,7 +91,7 @@ async def _attempt(
         try:
             await handler(batch)
             return None
-        except Exception as exc:  # noqa: BLE001 - every failure is classified below
+        except Exception as exc:
             error = exc
             BATCH_FAILURES.labels(topic).inc()
             log.warning(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -26,7 +27,7 @@ class Readiness:
     async def _run(self, check: Check) -> bool:
         try:
             return await asyncio.wait_for(check(), self._timeout)
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             return False
 
     async def report(self) -> dict[str, bool]:
@@ -55,3 +56,12 @@ def health_router(readiness: Readiness) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def redis_check(redis: Any) -> Check:
+    """Readiness check for a ``redis.asyncio.Redis`` client."""
+
+    async def ping() -> bool:
+        return bool(await redis.ping())
+
+    return ping

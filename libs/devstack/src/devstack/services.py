@@ -41,7 +41,13 @@ class Infra:
     blob_dir: Path
 
 
-def service_child(spec: ServiceSpec, infra: Infra, port: int, log_dir: Path, extra_env: dict[str, str] | None = None) -> Child:
+def service_child(
+    spec: ServiceSpec,
+    infra: Infra,
+    port: int,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Child:
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
         "DATABASE_URL": infra.database_url,
@@ -51,7 +57,9 @@ def service_child(spec: ServiceSpec, infra: Infra, port: int, log_dir: Path, ext
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    return Child(spec.name, [sys.executable, "-m", spec.module], log_dir / f"{spec.name}.log", env=env)
+    return Child(
+        spec.name, [sys.executable, "-m", spec.module], log_dir / f"{spec.name}.log", env=env
+    )
 
 
 def is_ready(port: int) -> bool:

@@ -29,7 +29,9 @@ class StackConfig:
     pg_port: int = 15432
     redis_port: int = 16379
     kafka_port: int = 19092
-    service_ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
+    service_ports: dict[str, int] = field(
+        default_factory=lambda: {s.name: s.default_port for s in SERVICES}
+    )
     fsync: bool = True
     persistent_redis: bool = True
 
@@ -56,7 +58,9 @@ class Stack:
             database_url = self.postgres.url
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
-            self.redis = Redis(cfg.data_dir / "redis", cfg.redis_port, self.log_dir, cfg.persistent_redis)
+            self.redis = Redis(
+                cfg.data_dir / "redis", cfg.redis_port, self.log_dir, cfg.persistent_redis
+            )
             self.redis.start()
             redis_url = self.redis.url
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -74,7 +78,9 @@ class Stack:
     def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> Child:
         assert self.infra is not None
         spec = next(s for s in SERVICES if s.name == name)
-        child = service_child(spec, self.infra, self.config.service_ports[name], self.log_dir, extra_env)
+        child = service_child(
+            spec, self.infra, self.config.service_ports[name], self.log_dir, extra_env
+        )
         child.start()
         self.services[name] = child
         return child
@@ -108,7 +114,8 @@ def up(data_dir: Path) -> int:
             f"  tickets API:     http://127.0.0.1:{ports['ticket-core']}/api/v1/tickets"
             f"  (docs: http://127.0.0.1:{ports['ticket-core']}/docs)\n"
             f"  health:          http://127.0.0.1:<port>/readyz, metrics at /metrics\n"
-            f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}   Redis: {infra.redis_url}\n"
+            f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}\n"
+            f"  Redis: {infra.redis_url}\n"
             f"  logs:            {stack.log_dir}/<service>.log\n"
             "Press Ctrl-C to stop everything.",
             flush=True,

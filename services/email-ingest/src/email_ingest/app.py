@@ -1,4 +1,8 @@
-"""email-ingest wiring. IMAP mailboxes are not polled yet (email channel issue); the service connects to the broker and reports health."""
+"""email-ingest wiring.
+
+IMAP mailboxes are not polled yet (the email channel issue); the service connects to
+the broker and reports health.
+"""
 
 from __future__ import annotations
 

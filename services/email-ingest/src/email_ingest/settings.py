@@ -5,7 +5,9 @@ from pydantic_settings import SettingsConfigDict
 
 
 class EmailIngestSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="EMAIL_INGEST_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="EMAIL_INGEST_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "email-ingest"
     http_port: int = 8082

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from helpdesk_common import logs
 from helpdesk_common.broker import make_broker
-from helpdesk_common.health import Readiness
+from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.service import build_app
 from redis.asyncio import Redis
 
@@ -20,19 +20,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     broker = make_broker(settings)
     redis = Redis.from_url(settings.redis_url)
     readiness = Readiness()
-
-    async def redis_ready() -> bool:
-        return bool(await redis.ping())
-
-    readiness.add("redis", redis_ready)
-
-    async def close_redis() -> None:
-        await redis.aclose()
+    readiness.add("redis", redis_check(redis))
 
     return build_app(
         settings,
         broker,
         readiness=readiness,
-        on_shutdown=[close_redis],
-        routers=[webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute))],
+        on_shutdown=[redis.aclose],
+        routers=[
+            webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute))
+        ],
     )

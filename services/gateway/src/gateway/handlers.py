@@ -32,7 +32,9 @@ def _client_ip(request: Request, settings: GatewaySettings) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def webform_router(settings: GatewaySettings, broker: KafkaBroker, limiter: RateLimiter) -> APIRouter:
+def webform_router(
+    settings: GatewaySettings, broker: KafkaBroker, limiter: RateLimiter
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["webform"])
     topic = raw_topic(Channel.WEBFORM)
 
@@ -41,7 +43,9 @@ def webform_router(settings: GatewaySettings, broker: KafkaBroker, limiter: Rate
             raise HTTPException(status_code=404, detail="unknown web form")
         ip = _client_ip(request, settings)
         if not await limiter.allow(f"webform:{ip}"):
-            raise HTTPException(status_code=429, detail="too many submissions", headers={"Retry-After": "60"})
+            raise HTTPException(
+                status_code=429, detail="too many submissions", headers={"Retry-After": "60"}
+            )
         body = await read_capped(request, settings.max_body_bytes)
         try:
             fields = parse_fields(body, request.headers.get("content-type", "application/json"))

@@ -5,7 +5,9 @@ from pydantic_settings import SettingsConfigDict
 
 
 class MessengerIngestSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="MESSENGER_INGEST_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MESSENGER_INGEST_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "messenger-ingest"
     http_port: int = 8083

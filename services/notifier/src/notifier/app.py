@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from helpdesk_common import logs
 from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
-from helpdesk_common.health import Readiness
+from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import TICKET_EVENTS
 from redis.asyncio import Redis
@@ -30,13 +30,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         settings=settings,
     )
     readiness = Readiness()
+    readiness.add("redis", redis_check(redis))
 
-    async def redis_ready() -> bool:
-        return bool(await redis.ping())
-
-    readiness.add("redis", redis_ready)
-
-    async def close_redis() -> None:
-        await redis.aclose()
-
-    return build_app(settings, broker, readiness=readiness, on_shutdown=[close_redis])
+    return build_app(settings, broker, readiness=readiness, on_shutdown=[redis.aclose])

@@ -1,4 +1,8 @@
-"""telephony wiring. Call events are not produced yet (telephony issue); the service connects to the broker and reports health."""
+"""telephony wiring.
+
+Call events are not produced yet (the telephony issue); the service connects to the
+broker and reports health.
+"""
 
 from __future__ import annotations
 

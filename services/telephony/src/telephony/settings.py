@@ -5,7 +5,9 @@ from pydantic_settings import SettingsConfigDict
 
 
 class TelephonySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TELEPHONY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TELEPHONY_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "telephony"
     http_port: int = 8084

@@ -52,7 +52,9 @@ class TicketPage(BaseModel):
     items: list[TicketOut]
 
 
-def api_router(settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]) -> APIRouter:
+def api_router(
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+) -> APIRouter:
     async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
         if settings.api_token is None:
             return
@@ -61,8 +63,11 @@ def api_router(settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncS
             raise HTTPException(status_code=401, detail="missing or wrong bearer token")
 
     router = APIRouter(prefix="/api/v1", tags=["tickets"], dependencies=[Depends(authorised)])
-    ticket_cols = [repo.tickets, repo.contacts.c.email.label("contact_email"),
-                   repo.contacts.c.display_name.label("contact_name")]
+    ticket_cols = [
+        repo.tickets,
+        repo.contacts.c.email.label("contact_email"),
+        repo.contacts.c.display_name.label("contact_name"),
+    ]
 
     def _with_contact(query: Any) -> Any:
         return query.outerjoin(repo.contacts, repo.contacts.c.id == repo.tickets.c.contact_id)
@@ -105,7 +110,9 @@ def api_router(settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncS
             if found is None:
                 raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found")
             message_rows = await session.execute(
-                select(repo.messages).where(repo.messages.c.ticket_id == ticket_id).order_by(repo.messages.c.id)
+                select(repo.messages)
+                .where(repo.messages.c.ticket_id == ticket_id)
+                .order_by(repo.messages.c.id)
             )
             ticket = TicketOut.model_validate(dict(found))
             ticket.messages = [MessageOut.model_validate(dict(m)) for m in message_rows.mappings()]

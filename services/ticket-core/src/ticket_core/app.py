@@ -33,7 +33,9 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         INBOUND_MESSAGES,
         group_id=settings.consumer_group,
-        handler=InboundMessagesHandler(sessions, relay, timedelta(days=settings.reopen_window_days)),
+        handler=InboundMessagesHandler(
+            sessions, relay, timedelta(days=settings.reopen_window_days)
+        ),
         settings=settings,
         is_transient=is_transient,
     )
@@ -42,13 +44,15 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
 
     async def database_ready() -> bool:
         async with engine.connect() as conn:
-            return (await conn.scalar(text("SELECT 1"))) == 1
+            return bool(await conn.scalar(text("SELECT 1")) == 1)
 
     readiness.add("database", database_ready)
     sweeper: list[asyncio.Task[None]] = []
 
     async def start_sweeper() -> None:
-        sweeper.append(asyncio.create_task(relay.sweep_forever(settings.outbox_sweep_interval_seconds)))
+        sweeper.append(
+            asyncio.create_task(relay.sweep_forever(settings.outbox_sweep_interval_seconds))
+        )
 
     async def stop_sweeper_and_engine() -> None:
         for task in sweeper:

@@ -17,14 +17,17 @@ def is_transient(error: BaseException) -> bool:
     """Database or broker unavailable: rewind and retry, never dead-letter."""
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or (
-        default_is_transient(error)
-    )
+    return isinstance(
+        error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError
+    ) or (default_is_transient(error))
 
 
 class InboundMessagesHandler:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay, reopen_window: timedelta
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        relay: OutboxRelay,
+        reopen_window: timedelta,
     ) -> None:
         self._sessions = sessions
         self._relay = relay

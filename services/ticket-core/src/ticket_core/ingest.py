@@ -60,13 +60,19 @@ async def identify_contact(session: AsyncSession, message: InboundMessage) -> in
         )
     else:
         await repo.fill_contact_gaps(
-            session, contact_id, email=sender.email, phone=sender.phone, display_name=sender.display_name
+            session,
+            contact_id,
+            email=sender.email,
+            phone=sender.phone,
+            display_name=sender.display_name,
         )
     await repo.add_identities(session, contact_id, known)
     return contact_id
 
 
-async def _candidate_ticket(session: AsyncSession, message: InboundMessage) -> dict[str, Any] | None:
+async def _candidate_ticket(
+    session: AsyncSession, message: InboundMessage
+) -> dict[str, Any] | None:
     if message.thread.ticket_number is not None:
         ticket = await repo.ticket_by_number(session, message.thread.ticket_number)
         if ticket is not None:
@@ -78,7 +84,9 @@ async def _candidate_ticket(session: AsyncSession, message: InboundMessage) -> d
     return await repo.latest_ticket_for_conversation(session, key) if key else None
 
 
-def _event(kind: TicketEventKind, ticket: dict[str, Any], message: InboundMessage, **extra: Any) -> TicketEvent:
+def _event(
+    kind: TicketEventKind, ticket: dict[str, Any], message: InboundMessage, **extra: Any
+) -> TicketEvent:
     return TicketEvent(
         kind=kind,
         ticket_id=ticket["id"],
@@ -92,10 +100,16 @@ def _event(kind: TicketEventKind, ticket: dict[str, Any], message: InboundMessag
 
 
 async def _ingest_one(
-    session: AsyncSession, message: InboundMessage, result: IngestResult, now: datetime, window: timedelta
+    session: AsyncSession,
+    message: InboundMessage,
+    result: IngestResult,
+    now: datetime,
+    window: timedelta,
 ) -> None:
     contact_id = await identify_contact(session, message)
-    decision = decide(await _candidate_ticket(session, message), message, now=now, reopen_window=window)
+    decision = decide(
+        await _candidate_ticket(session, message), message, now=now, reopen_window=window
+    )
     ticket = decision.ticket
     if decision.action in (Action.NEW, Action.FOLLOW_UP):
         ticket = await repo.insert_ticket(
@@ -122,8 +136,11 @@ async def _ingest_one(
             result.reopened += decision.action is Action.REOPEN
             result.events.append(
                 _event(
-                    TicketEventKind.STATUS_CHANGED, ticket, message,
-                    status=decision.new_status, previous_status=ticket["status"],
+                    TicketEventKind.STATUS_CHANGED,
+                    ticket,
+                    message,
+                    status=decision.new_status,
+                    previous_status=ticket["status"],
                 )
             )
             ticket = {**ticket, "status": decision.new_status}
@@ -132,7 +149,9 @@ async def _ingest_one(
     message_id = await repo.insert_message(session, _message_row(message, ticket["id"], contact_id))
     if message_id is None:
         raise ConcurrentDuplicate(message.idempotency_key)
-    result.events.append(_event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id))
+    result.events.append(
+        _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+    )
     log.info(
         "inbound_stored",
         action=decision.action.value,

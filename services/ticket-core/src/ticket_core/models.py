@@ -80,8 +80,11 @@ class Ticket(SQLModel, table=True):
     number: int | None = Field(
         default=None,
         sa_column=Column(
-            BigInteger, TICKET_NUMBER_SEQ, server_default=TICKET_NUMBER_SEQ.next_value(),
-            nullable=False, unique=True,
+            BigInteger,
+            TICKET_NUMBER_SEQ,
+            server_default=TICKET_NUMBER_SEQ.next_value(),
+            nullable=False,
+            unique=True,
         ),
     )
     subject: str = Field(sa_column=Column(Text, nullable=False))

@@ -26,7 +26,9 @@ _SWEEP_LIMIT = 500
 
 
 class OutboxRelay:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: KafkaBroker, producer: str) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], broker: KafkaBroker, producer: str
+    ) -> None:
         self._sessions = sessions
         self._broker = broker
         self._producer = producer
@@ -40,8 +42,8 @@ class OutboxRelay:
             if not rows:
                 return 0
             by_topic: dict[str, list[str]] = {}
-            for _, topic, payload in rows:
-                by_topic.setdefault(topic, []).append(payload)
+            for _, topic_name, payload in rows:
+                by_topic.setdefault(topic_name, []).append(payload)
             for topic_name, payloads in by_topic.items():
                 topic = _TOPICS[topic_name]
                 records = [topic.record.model_validate_json(p) for p in payloads]
@@ -53,7 +55,7 @@ class OutboxRelay:
         """After a commit: publishing may fail (broker down); the sweeper will retry."""
         try:
             await self.flush(ids)
-        except Exception as exc:  # noqa: BLE001 - the rows stay in the outbox
+        except Exception as exc:
             log.warning("outbox_flush_deferred", error=str(exc)[:300], rows=len(ids))
 
     async def sweep_forever(self, interval: float) -> None:
@@ -61,6 +63,6 @@ class OutboxRelay:
             try:
                 while await self.flush() == _SWEEP_LIMIT:
                     pass
-            except Exception as exc:  # noqa: BLE001 - keep sweeping
+            except Exception as exc:
                 log.warning("outbox_sweep_failed", error=str(exc)[:300])
             await asyncio.sleep(interval)

@@ -34,7 +34,9 @@ async def contact_for_identities(session: AsyncSession, known: Sequence[Identity
     """The contact owning the first identity (in the given order of preference) that exists."""
     for kind, value in known:
         row = await session.execute(
-            select(identities.c.contact_id).where(identities.c.kind == kind, identities.c.value == value)
+            select(identities.c.contact_id).where(
+                identities.c.kind == kind, identities.c.value == value
+            )
         )
         contact_id = row.scalar_one_or_none()
         if contact_id is not None:
@@ -42,9 +44,13 @@ async def contact_for_identities(session: AsyncSession, known: Sequence[Identity
     return None
 
 
-async def create_contact(session: AsyncSession, *, display_name: str, email: str | None, phone: str | None) -> int:
+async def create_contact(
+    session: AsyncSession, *, display_name: str, email: str | None, phone: str | None
+) -> int:
     row = await session.execute(
-        insert(contacts).values(display_name=display_name, email=email, phone=phone).returning(contacts.c.id)
+        insert(contacts)
+        .values(display_name=display_name, email=email, phone=phone)
+        .returning(contacts.c.id)
     )
     return int(row.scalar_one())
 
@@ -55,7 +61,14 @@ async def add_identities(session: AsyncSession, contact_id: int, known: Iterable
         await session.execute(insert(identities).values(values).on_conflict_do_nothing())
 
 
-async def fill_contact_gaps(session: AsyncSession, contact_id: int, *, email: str | None, phone: str | None, display_name: str) -> None:
+async def fill_contact_gaps(
+    session: AsyncSession,
+    contact_id: int,
+    *,
+    email: str | None,
+    phone: str | None,
+    display_name: str,
+) -> None:
     """Complete a contact's empty fields from a newer message; never overwrite what is there."""
     await session.execute(
         update(contacts)
@@ -74,7 +87,9 @@ async def ticket_by_number(session: AsyncSession, number: int) -> dict[str, Any]
     return dict(found) if found else None
 
 
-async def ticket_by_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> dict[str, Any] | None:
+async def ticket_by_message_ids(
+    session: AsyncSession, message_ids: Sequence[str]
+) -> dict[str, Any] | None:
     if not message_ids:
         return None
     row = await session.execute(
@@ -90,7 +105,10 @@ async def ticket_by_message_ids(session: AsyncSession, message_ids: Sequence[str
 
 async def latest_ticket_for_conversation(session: AsyncSession, key: str) -> dict[str, Any] | None:
     row = await session.execute(
-        select(tickets).where(tickets.c.conversation_key == key).order_by(tickets.c.id.desc()).limit(1)
+        select(tickets)
+        .where(tickets.c.conversation_key == key)
+        .order_by(tickets.c.id.desc())
+        .limit(1)
     )
     found = row.mappings().first()
     return dict(found) if found else None
@@ -101,7 +119,9 @@ async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> dict[s
     return dict(row.mappings().one())
 
 
-async def set_ticket_status(session: AsyncSession, ticket_id: int, status: str, now: datetime) -> None:
+async def set_ticket_status(
+    session: AsyncSession, ticket_id: int, status: str, now: datetime
+) -> None:
     await session.execute(
         update(tickets)
         .where(tickets.c.id == ticket_id)
@@ -109,7 +129,9 @@ async def set_ticket_status(session: AsyncSession, ticket_id: int, status: str, 
     )
 
 
-async def touch_ticket(session: AsyncSession, ticket_id: int, now: datetime, *, customer: bool) -> None:
+async def touch_ticket(
+    session: AsyncSession, ticket_id: int, now: datetime, *, customer: bool
+) -> None:
     values: dict[str, Any] = {"updated_at": now}
     if customer:
         values["last_customer_message_at"] = now
@@ -137,7 +159,9 @@ async def add_outbox(session: AsyncSession, rows: Sequence[tuple[str, str]]) -> 
     return [int(r[0]) for r in result]
 
 
-async def lock_outbox(session: AsyncSession, ids: Sequence[int] | None, limit: int) -> list[tuple[int, str, str]]:
+async def lock_outbox(
+    session: AsyncSession, ids: Sequence[int] | None, limit: int
+) -> list[tuple[int, str, str]]:
     """Lock unpublished rows (all, or the given ids) that no other replica holds."""
     query = select(outbox.c.id, outbox.c.topic, outbox.c.payload).order_by(outbox.c.id).limit(limit)
     if ids is not None:

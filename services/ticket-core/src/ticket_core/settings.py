@@ -6,7 +6,9 @@ from pydantic_settings import SettingsConfigDict
 
 
 class TicketCoreSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TICKET_CORE_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TICKET_CORE_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "ticket-core"
     http_port: int = 8081

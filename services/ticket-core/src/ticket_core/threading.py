@@ -51,7 +51,11 @@ def reference_ids(message: InboundMessage) -> list[str]:
 
 
 def decide(
-    ticket: dict[str, Any] | None, message: InboundMessage, *, now: datetime, reopen_window: timedelta
+    ticket: dict[str, Any] | None,
+    message: InboundMessage,
+    *,
+    now: datetime,
+    reopen_window: timedelta,
 ) -> Decision:
     if ticket is None:
         return Decision(Action.NEW)

@@ -8,7 +8,6 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
-
 from ticket_core import models  # noqa: F401 - registers the tables on the metadata
 from ticket_core.settings import TicketCoreSettings
 
@@ -20,10 +19,20 @@ def _url() -> str:
     return configured or TicketCoreSettings().database_url
 
 
+# Serialises concurrent runs (several replicas or jobs migrating at once).
+_MIGRATION_LOCK_ID = 0x7469636B  # "tick"
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK_ID})")
+    connection.commit()  # the session-level lock outlives this transaction
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK_ID})")
+        connection.commit()
 
 
 async def _run_online() -> None:
