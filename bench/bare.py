@@ -20,7 +20,10 @@ from helpdesk_common.topic_admin import ensure_topics
 
 BATCH = 500
 PARTITIONS = 8
-TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_bare (idempotency_key text PRIMARY KEY, payload jsonb NOT NULL)"
+TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS bench_bare"
+    " (idempotency_key text PRIMARY KEY, payload jsonb NOT NULL)"
+)
 INSERT = "INSERT INTO bench_bare (idempotency_key, payload) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 
 

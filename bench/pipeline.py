@@ -77,9 +77,21 @@ def _enable_commit_timestamps(stack: Stack) -> None:
         finally:
             await conn.close()
 
+    async def check() -> None:
+        assert stack.infra is not None
+        conn = await asyncpg.connect(stack.infra.database_url.replace("+asyncpg", ""))
+        try:
+            setting = await conn.fetchval("SHOW track_commit_timestamp")
+            tables = await conn.fetchval("SELECT to_regclass('messages') IS NOT NULL")
+        finally:
+            await conn.close()
+        if setting != "on" or not tables:
+            raise RuntimeError(f"track_commit_timestamp={setting}, messages table: {tables}")
+
     asyncio.run(alter())
     pg.stop()
     pg.start(fsync=stack.config.fsync)
+    asyncio.run(check())
 
 
 def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run.CpuProbe:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
         acks="all",
         max_batch_size=_MAX_BATCH_BYTES,
         linger_ms=2,
+        # Through our JSON handler; per-message access lines only at DEBUG.
+        logger=logging.getLogger("helpdesk.broker"),
+        log_level=logging.DEBUG,
         **kwargs,
     )
 
