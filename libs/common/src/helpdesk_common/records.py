@@ -116,6 +116,9 @@ class InboundMessage(Record):
     channel_account: NonEmpty
     sender: SenderIdentity
     thread: ThreadHints = ThreadHints()
+    recipients: tuple[str, ...] = Field(
+        default=(), description="Other addresses on the message (email To/Cc), lower case."
+    )
     subject: str = Field(default="", max_length=998)
     text: str = ""
     html: str | None = None
@@ -209,6 +212,12 @@ class OutboundMessage(Record):
     attachments: tuple[AttachmentRef, ...] = ()
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    email_message_id: str | None = Field(
+        default=None, description="The Message-ID ticket-core assigned (and recorded) for email."
+    )
+    automatic: bool = Field(
+        default=False, description="Sent by the system, not an agent: Auto-Submitted on email."
+    )
 
     def partition_key(self) -> str:
         return str(self.ticket_id) if self.ticket_id is not None else self.recipient
