@@ -18,7 +18,10 @@ from ticket_core.migrate import alembic_config, upgrade
 @pytest.fixture
 def scratch_database(infra):  # type: ignore[no-untyped-def]
     name = f"mig_{uuid.uuid4().hex[:8]}"
-    admin = infra.database_url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres"
+    admin = (
+        infra.database_url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0]
+        + "/postgres"
+    )
 
     async def run(sql: str) -> None:
         conn = await asyncpg.connect(admin)
@@ -43,7 +46,9 @@ def test_models_and_migrations_agree_and_downgrade_works(scratch_database: str) 
 def test_concurrent_upgrades_do_not_collide(scratch_database: str) -> None:
     env = {**os.environ, "DATABASE_URL": scratch_database}
     runs = [
-        subprocess.Popen([sys.executable, "-m", "ticket_core.migrate"], env=env, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-m", "ticket_core.migrate"], env=env, stderr=subprocess.PIPE
+        )
         for _ in range(3)
     ]
     errors = [run.communicate(timeout=120)[1].decode() for run in runs]

@@ -6,11 +6,14 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
-from pydantic import BaseModel
+from helpdesk_common.records import Channel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
+from .outbox import OutboxRelay
+from .replies import ReplyError, ReplyRequest, ReplySettings, TicketNotFound, add_reply
 from .settings import TicketCoreSettings
 
 
@@ -24,10 +27,26 @@ class MessageOut(BaseModel):
     html: str | None
     attachments: list[dict[str, Any]]
     fields: dict[str, str]
-    auto_submitted: bool
-    is_bounce: bool
-    correlation_id: str | None
+    recipients: list[str] = []
+    auto_submitted: bool = False
+    is_bounce: bool = False
+    external_message_id: str | None = None
+    outbound_id: str | None = None
+    delivery_state: str | None = None
+    delivery_reason: str | None = None
+    correlation_id: str | None = None
     created_at: Any
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+    html: str | None = Field(default=None, max_length=500_000)
+    internal: bool = Field(
+        default=False, description="An internal note: never sent to the customer."
+    )
+    channel: Channel | None = Field(
+        default=None, description="Send on this channel instead of the ticket's own."
+    )
 
 
 class TicketOut(BaseModel):
@@ -42,6 +61,7 @@ class TicketOut(BaseModel):
     contact_email: str | None = None
     contact_name: str | None = None
     follow_up_of_id: int | None
+    possible_duplicate_of_id: int | None = None
     created_at: Any
     updated_at: Any
     messages: list[MessageOut] | None = None
@@ -53,8 +73,10 @@ class TicketPage(BaseModel):
 
 
 def api_router(
-    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay
 ) -> APIRouter:
+    reply_settings = ReplySettings(settings.email_domain, settings.reply_email_account)
+
     async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
         if settings.api_token is None:
             return
@@ -117,5 +139,20 @@ def api_router(
             ticket = TicketOut.model_validate(dict(found))
             ticket.messages = [MessageOut.model_validate(dict(m)) for m in message_rows.mappings()]
         return ticket
+
+    @router.post("/tickets/{ticket_id}/replies", response_model=MessageOut, status_code=201)
+    async def reply(ticket_id: int, body: ReplyIn) -> MessageOut:
+        request = ReplyRequest(body.text, body.html, body.internal, body.channel)
+        try:
+            async with sessions() as session, session.begin():
+                row, outbox_ids = await add_reply(session, ticket_id, request, reply_settings)
+        except TicketNotFound as exc:
+            raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found") from exc
+        except ReplyError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        await relay.flush_quietly(outbox_ids)
+        return MessageOut.model_validate(
+            {"attachments": [], "fields": {}, "author_contact_id": None, **row}
+        )
 
     return router

@@ -12,12 +12,12 @@ from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
 from helpdesk_common.service import build_app
-from helpdesk_common.topics import INBOUND_MESSAGES
+from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_MESSAGES
 from sqlalchemy import text
 
 from .api import api_router
 from .db import make_engine, make_sessionmaker
-from .handlers import InboundMessagesHandler, is_transient
+from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
 
@@ -40,6 +40,14 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         is_transient=is_transient,
     )
 
+    subscribe_batches(
+        broker,
+        DELIVERY_EVENTS,
+        group_id=f"{settings.consumer_group}.delivery",
+        handler=DeliveryEventsHandler(sessions),
+        settings=settings,
+        is_transient=is_transient,
+    )
     readiness = Readiness()
 
     async def database_ready() -> bool:
@@ -67,5 +75,5 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         readiness=readiness,
         on_startup=[start_sweeper],
         on_shutdown=[stop_sweeper_and_engine],
-        routers=[api_router(settings, sessions)],
+        routers=[api_router(settings, sessions, relay)],
     )

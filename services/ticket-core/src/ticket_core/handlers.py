@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from helpdesk_common.consuming import Delivery, default_is_transient
-from helpdesk_common.records import InboundMessage
+from helpdesk_common.records import DeliveryEvent, InboundMessage
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from .delivery import apply_delivery_events
 from .ingest import ingest_batch
 from .outbox import OutboxRelay
 
@@ -39,3 +40,12 @@ class InboundMessagesHandler:
                 session, [d.record for d in batch], reopen_window=self._window
             )
         await self._relay.flush_quietly(result.outbox_ids)
+
+
+class DeliveryEventsHandler:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __call__(self, batch: list[Delivery[DeliveryEvent]]) -> None:
+        async with self._sessions() as session, session.begin():
+            await apply_delivery_events(session, [d.record for d in batch])

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
 from .models import MessageKind, TicketStatus
-from .threading import Action, conversation_key, decide, new_ticket_subject, reference_ids
+from .threading import (
+    Action,
+    conversation_key,
+    decide,
+    new_ticket_subject,
+    reference_ids,
+    sender_may_join,
+)
 
 log = get_logger(__name__)
 
@@ -71,17 +78,66 @@ async def identify_contact(session: AsyncSession, message: InboundMessage) -> in
 
 
 async def _candidate_ticket(
-    session: AsyncSession, message: InboundMessage
-) -> dict[str, Any] | None:
+    session: AsyncSession, message: InboundMessage, contact_id: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(ticket to thread into, ticket it only resembles): a subject token or reference from
+    a sender who does not belong on that ticket opens a new ticket flagged as a possible
+    duplicate instead of joining someone else's thread."""
+    ticket = None
     if message.thread.ticket_number is not None:
         ticket = await repo.ticket_by_number(session, message.thread.ticket_number)
-        if ticket is not None:
-            return ticket
-    ticket = await repo.ticket_by_message_ids(session, reference_ids(message))
+    if ticket is None:
+        ticket = await repo.ticket_by_message_ids(session, reference_ids(message))
     if ticket is not None:
-        return ticket
+        if await _sender_belongs(session, message, contact_id, ticket):
+            return ticket, None
+        return None, ticket
     key = conversation_key(message)
-    return await repo.latest_ticket_for_conversation(session, key) if key else None
+    return (await repo.latest_ticket_for_conversation(session, key) if key else None), None
+
+
+async def _sender_belongs(
+    session: AsyncSession, message: InboundMessage, contact_id: int, ticket: dict[str, Any]
+) -> bool:
+    if ticket["contact_id"] == contact_id or not message.sender.email:
+        return True
+    ticket_contact = (
+        await repo.contact_by_id(session, ticket["contact_id"]) if ticket["contact_id"] else None
+    )
+    return sender_may_join(
+        message.sender.email,
+        ticket_contact_email=ticket_contact["email"] if ticket_contact else None,
+        thread_addresses=await repo.addresses_on_ticket(session, ticket["id"]),
+    )
+
+
+async def _ingest_bounce(
+    session: AsyncSession, message: InboundMessage, result: IngestResult
+) -> bool:
+    """A bounce of one of our mails: a system note on that ticket and a failed delivery.
+    Returns False when the original mail is not ours (then it is threaded like any mail)."""
+    original_id = message.bounce.original_message_id if message.bounce else None
+    original = await repo.message_by_external_id(session, original_id) if original_id else None
+    if original is None:
+        return False
+    assert message.bounce is not None
+    reason = (
+        f"bounced: {message.bounce.recipient or 'recipient'} {message.bounce.status or ''}".strip()
+    )
+    await repo.set_delivery_by_message_id(session, original["id"], "failed", reason)
+    row = _message_row(message, original["ticket_id"], None)
+    row.update(kind=MessageKind.SYSTEM, text=f"Delivery failed ({reason}).", full_text=message.text)
+    message_id = await repo.insert_message(session, row)
+    if message_id is None:
+        raise ConcurrentDuplicate(message.idempotency_key)
+    ticket = await repo.ticket_by_id(session, original["ticket_id"])
+    assert ticket is not None
+    result.appended += 1
+    result.events.append(
+        _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+    )
+    log.info("bounce_recorded", ticket_id=ticket["id"], message_id=original["id"])
+    return True
 
 
 def _event(
@@ -106,10 +162,11 @@ async def _ingest_one(
     now: datetime,
     window: timedelta,
 ) -> None:
+    if message.is_bounce and await _ingest_bounce(session, message, result):
+        return
     contact_id = await identify_contact(session, message)
-    decision = decide(
-        await _candidate_ticket(session, message), message, now=now, reopen_window=window
-    )
+    candidate, resembled = await _candidate_ticket(session, message, contact_id)
+    decision = decide(candidate, message, now=now, reopen_window=window)
     ticket = decision.ticket
     if decision.action in (Action.NEW, Action.FOLLOW_UP):
         ticket = await repo.insert_ticket(
@@ -123,6 +180,7 @@ async def _ingest_one(
                 "conversation_key": conversation_key(message),
                 "contact_id": contact_id,
                 "follow_up_of_id": ticket["id"] if ticket else None,
+                "possible_duplicate_of_id": resembled["id"] if resembled else None,
                 "last_customer_message_at": now,
             },
         )
@@ -161,7 +219,7 @@ async def _ingest_one(
     )
 
 
-def _message_row(message: InboundMessage, ticket_id: int, contact_id: int) -> dict[str, Any]:
+def _message_row(message: InboundMessage, ticket_id: int, contact_id: int | None) -> dict[str, Any]:
     return {
         "ticket_id": ticket_id,
         "kind": MessageKind.CUSTOMER,
@@ -175,6 +233,7 @@ def _message_row(message: InboundMessage, ticket_id: int, contact_id: int) -> di
         "full_text": message.full_text,
         "attachments": [a.model_dump(mode="json") for a in message.attachments],
         "fields": message.fields,
+        "recipients": list(message.recipients),
         "raw_sha256": message.raw.sha256 if message.raw else None,
         "auto_submitted": message.auto_submitted,
         "is_bounce": message.is_bounce,

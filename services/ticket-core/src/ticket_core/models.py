@@ -99,6 +99,9 @@ class Ticket(SQLModel, table=True):
     follow_up_of_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("tickets.id"))
     )
+    possible_duplicate_of_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("tickets.id"))
+    )
     created_at: datetime | None = _ts(default_now=True)
     updated_at: datetime | None = _ts(default_now=True)
     last_customer_message_at: datetime | None = _ts(nullable=True)
@@ -130,6 +133,12 @@ class Message(SQLModel, table=True):
     fields: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
+    recipients: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    outbound_id: str | None = Field(default=None, sa_column=Column(Text, unique=True))
+    delivery_state: str | None = Field(default=None, sa_column=Column(Text))
+    delivery_reason: str | None = Field(default=None, sa_column=Column(Text))
     raw_sha256: str | None = Field(default=None, sa_column=Column(Text))
     auto_submitted: bool = False
     is_bounce: bool = False

@@ -172,3 +172,96 @@ async def lock_outbox(
 
 async def delete_outbox(session: AsyncSession, ids: Sequence[int]) -> None:
     await session.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+
+
+async def ticket_by_id(session: AsyncSession, ticket_id: int) -> dict[str, Any] | None:
+    row = await session.execute(select(tickets).where(tickets.c.id == ticket_id))
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def contact_by_id(session: AsyncSession, contact_id: int) -> dict[str, Any] | None:
+    row = await session.execute(select(contacts).where(contacts.c.id == contact_id))
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def identity_value(session: AsyncSession, contact_id: int, kind: str) -> str | None:
+    row = await session.execute(
+        select(identities.c.value)
+        .where(identities.c.contact_id == contact_id, identities.c.kind == kind)
+        .order_by(identities.c.id.desc())
+        .limit(1)
+    )
+    value = row.scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+async def thread_message_ids(
+    session: AsyncSession, ticket_id: int, limit: int = 20
+) -> list[tuple[str, str]]:
+    """(kind, Message-ID) of the ticket's messages that have one, oldest first (last ``limit``)."""
+    rows = await session.execute(
+        select(messages.c.kind, messages.c.external_message_id)
+        .where(messages.c.ticket_id == ticket_id, messages.c.external_message_id.is_not(None))
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+    return [(str(k), str(m)) for k, m in reversed(rows.all())]
+
+
+async def addresses_on_ticket(session: AsyncSession, ticket_id: int) -> set[str]:
+    """Every email address seen on the ticket's thread: authors and To/Cc recipients."""
+    authors = await session.execute(
+        select(contacts.c.email)
+        .join(messages, messages.c.author_contact_id == contacts.c.id)
+        .where(messages.c.ticket_id == ticket_id, contacts.c.email.is_not(None))
+    )
+    recipients = await session.execute(
+        select(func.jsonb_array_elements_text(messages.c.recipients)).where(
+            messages.c.ticket_id == ticket_id
+        )
+    )
+    return {str(a).lower() for (a,) in authors} | {str(r).lower() for (r,) in recipients}
+
+
+async def message_by_external_id(session: AsyncSession, external_id: str) -> dict[str, Any] | None:
+    row = await session.execute(
+        select(messages)
+        .where(messages.c.external_message_id == external_id)
+        .order_by(messages.c.id)
+        .limit(1)
+    )
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def delivery_states(
+    session: AsyncSession, outbound_ids: Sequence[str]
+) -> dict[str, str | None]:
+    rows = await session.execute(
+        select(messages.c.outbound_id, messages.c.delivery_state).where(
+            messages.c.outbound_id.in_(outbound_ids)
+        )
+    )
+    return {str(o): s for o, s in rows}
+
+
+async def set_delivery(
+    session: AsyncSession, outbound_id: str, state: str, reason: str | None
+) -> None:
+    await session.execute(
+        update(messages)
+        .where(messages.c.outbound_id == outbound_id)
+        .values(delivery_state=state, delivery_reason=reason)
+    )
+
+
+async def set_delivery_by_message_id(
+    session: AsyncSession, message_id: int, state: str, reason: str | None
+) -> None:
+    await session.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(delivery_state=state, delivery_reason=reason)
+    )

@@ -20,6 +20,13 @@ class TicketCoreSettings(ServiceSettings):
     consumer_group: str = "ticket-core"
     reopen_window_days: float = 7.0
     outbox_sweep_interval_seconds: float = 2.0
+    email_domain: str = Field(
+        default="helpdesk.local", description="Right-hand side of the Message-IDs we generate."
+    )
+    reply_email_account: str = Field(
+        default="support",
+        description="Email channel account for replies to tickets that came from a web form.",
+    )
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )

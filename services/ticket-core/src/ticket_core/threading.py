@@ -82,3 +82,55 @@ def new_ticket_subject(message: InboundMessage) -> str:
         return message.subject.strip()[:250]
     first_line = next((line.strip() for line in message.text.splitlines() if line.strip()), "")
     return first_line[:120] or f"Request via {message.channel.value}"
+
+
+# Addresses at these domains belong to unrelated people: a shared domain proves nothing.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "icloud.com",
+        "aol.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "mail.ru",
+        "bk.ru",
+        "list.ru",
+        "inbox.ru",
+        "yandex.ru",
+        "ya.ru",
+        "rambler.ru",
+    }
+)
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower()
+
+
+def sender_may_join(
+    sender_email: str, *, ticket_contact_email: str | None, thread_addresses: set[str]
+) -> bool:
+    """May this sender's mail join a ticket it points at (by token or reference)?
+
+    Yes for an address already on the thread (author, To, Cc) or a colleague at the
+    ticket contact's own company domain; not for a stranger.
+    """
+    sender = sender_email.lower()
+    if sender in thread_addresses:
+        return True
+    if ticket_contact_email and sender == ticket_contact_email.lower():
+        return True
+    domain = _domain(sender)
+    return bool(
+        ticket_contact_email
+        and domain == _domain(ticket_contact_email)
+        and domain not in PUBLIC_MAIL_DOMAINS
+    )

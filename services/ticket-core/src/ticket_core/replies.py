@@ -1,0 +1,163 @@
+"""Agent replies and internal notes.
+
+A public reply is stored with delivery state ``queued`` and published (through the
+outbox) as an ``OutboundMessage`` on the channel it goes out on; the notifier sends it
+and reports back with delivery events. Email replies carry our subject token, a
+Message-ID we record (so the customer's answer threads by In-Reply-To) and the thread's
+References.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from helpdesk_common import correlation
+from helpdesk_common.records import (
+    Channel,
+    DeliveryState,
+    OutboundMessage,
+    TicketEvent,
+    TicketEventKind,
+    new_id,
+)
+from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import repository as repo
+from .models import MessageKind
+
+_PREFIXES = re.compile(
+    r"^\s*((re|fw|fwd|aw|wg|ответ|отв|пересл)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
+)
+_TOKEN = re.compile(r"\s*\[\s*#\s*\d+\s*\]\s*")
+# Channels that cannot carry a reply: answer by email instead.
+_REPLY_CHANNEL = {Channel.WEBFORM: Channel.EMAIL}
+
+
+class ReplyError(ValueError):
+    """The reply cannot be sent as asked (the API answers 4xx with this text)."""
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    text: str
+    html: str | None = None
+    internal: bool = False
+    channel: Channel | None = None
+
+
+@dataclass(frozen=True)
+class ReplySettings:
+    email_domain: str
+    email_account: str
+    """Channel account replies go out on when the ticket did not come in by email."""
+
+
+def reply_subject(subject: str, number: int) -> str:
+    bare = _TOKEN.sub(" ", _PREFIXES.sub("", subject)).strip() or "Your request"
+    return f"Re: {bare} [#{number}]"
+
+
+def new_email_message_id(number: int, domain: str) -> str:
+    return f"<{uuid.uuid4().hex}.t{number}@{domain}>"
+
+
+async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Channel) -> str:
+    contact_id = ticket["contact_id"]
+    if contact_id is None:
+        raise ReplyError("the ticket has no contact to answer")
+    if channel is Channel.EMAIL:
+        contact = await repo.contact_by_id(session, contact_id)
+        if contact and contact["email"]:
+            return str(contact["email"])
+        raise ReplyError("the contact has no email address")
+    if channel is Channel.SMS:
+        value = await repo.identity_value(session, contact_id, "phone")
+    else:
+        value = await repo.identity_value(session, contact_id, channel.value)
+    if value is None:
+        raise ReplyError(f"the contact is not reachable on {channel.value}")
+    return value
+
+
+async def add_reply(
+    session: AsyncSession, ticket_id: int, request: ReplyRequest, settings: ReplySettings
+) -> tuple[dict[str, Any], list[int]]:
+    """Store a reply or note in the caller's transaction; returns the message row and outbox ids."""
+    ticket = await repo.ticket_by_id(session, ticket_id)
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    if not request.text.strip():
+        raise ReplyError("the reply text is empty")
+    now = datetime.now(UTC)
+    row: dict[str, Any] = {
+        "ticket_id": ticket_id,
+        "channel": ticket["channel"],
+        "text": request.text,
+        "html": request.html,
+        "created_at": now,
+    }
+    outbound: OutboundMessage | None = None
+    if request.internal:
+        row["kind"] = MessageKind.INTERNAL_NOTE
+    else:
+        origin = Channel(ticket["channel"])
+        channel = request.channel or _REPLY_CHANNEL.get(origin, origin)
+        recipient = await _recipient(session, ticket, channel)
+        account = ticket["channel_account"] if channel is origin else settings.email_account
+        thread = await repo.thread_message_ids(session, ticket_id)
+        customer_ids = [m for kind, m in thread if kind == MessageKind.CUSTOMER]
+        outbound = OutboundMessage(
+            ticket_id=ticket_id,
+            channel=channel,
+            channel_account=account,
+            recipient=recipient,
+            subject=reply_subject(ticket["subject"], ticket["number"]),
+            text=request.text,
+            html=request.html,
+            in_reply_to=customer_ids[-1] if customer_ids else None,
+            references=tuple(m for _, m in thread),
+            email_message_id=(
+                new_email_message_id(ticket["number"], settings.email_domain)
+                if channel is Channel.EMAIL
+                else None
+            ),
+        )
+        row.update(
+            kind=MessageKind.PUBLIC_REPLY,
+            channel=channel.value,
+            subject=outbound.subject,
+            outbound_id=outbound.outbound_id,
+            external_message_id=outbound.email_message_id,
+            recipients=[recipient],
+            delivery_state=DeliveryState.QUEUED.value,
+        )
+    message_id = await repo.insert_message(session, row)
+    assert message_id is not None  # replies carry no idempotency key
+    await repo.touch_ticket(session, ticket_id, now, customer=False)
+    row["id"] = message_id
+    event = TicketEvent(
+        kind=TicketEventKind.MESSAGE_ADDED,
+        ticket_id=ticket_id,
+        ticket_number=ticket["number"],
+        contact_id=ticket["contact_id"],
+        message_id=message_id,
+        channel=Channel(row["channel"]),
+        status=ticket["status"],
+        correlation_id=correlation.current() or new_id(),
+    )
+    pending = [(TICKET_EVENTS.name, event.model_dump_json())]
+    if outbound is not None:
+        outbound = outbound.model_copy(
+            update={"message_id": message_id, "correlation_id": event.correlation_id}
+        )
+        pending.append((OUTBOUND_MESSAGES.name, outbound.model_dump_json()))
+    return row, await repo.add_outbox(session, pending)
