@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-
 # Below the kernel's ephemeral range (32768-60999 by default), so a port chosen now is not
 # handed out as the source port of some outgoing connection before our server binds it.
 _PORT_RANGE = (20000, 32000)

@@ -1,19 +1,24 @@
-"""notifier wiring: ticket events in, agent push out (through Redis pub/sub)."""
+"""notifier wiring: outbound messages sent (email over SMTP), ticket events pushed to agents."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness, redis_check
+from helpdesk_common.records import Channel
 from helpdesk_common.service import build_app
-from helpdesk_common.topics import TICKET_EVENTS
+from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
 from redis.asyncio import Redis
 
 from .handlers import TicketEventsHandler
 from .push import PushPublisher
+from .send_log import SendLog
+from .sending import EmailChannel, OutboundSender
 from .settings import NotifierSettings
+from .smtp_sender import SmtpSender
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
@@ -22,6 +27,19 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     broker = make_broker(settings)
     redis = Redis.from_url(settings.redis_url)
     push = PushPublisher(redis, settings.push_channel, settings.seen_ttl_seconds)
+    sender = OutboundSender(
+        broker,
+        SendLog(redis, settings.send_state_ttl_seconds),
+        {Channel.EMAIL: EmailChannel(settings, SmtpSender(settings), make_blob_store(settings))},
+        settings.service_name,
+    )
+    subscribe_batches(
+        broker,
+        OUTBOUND_MESSAGES,
+        group_id=f"{settings.consumer_group}.outbound",
+        handler=sender,
+        settings=settings,
+    )
     subscribe_batches(
         broker,
         TICKET_EVENTS,
