@@ -1,21 +1,111 @@
-"""email-ingest wiring.
+"""email-ingest wiring: one IMAP poller task per configured mailbox.
 
-IMAP mailboxes are not polled yet (the email channel issue); the service connects to
-the broker and reports health.
+The pollers start once the broker is connected and are stopped before the broker stops
+(each finishes the mail in flight, logs out and releases its lease), so a mail being
+published at shutdown is either acked and marked processed, or left for the next run.
+Readiness is the broker and Redis; IMAP trouble is retried inside each poller and shown
+at ``GET /api/v1/mailboxes``.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from helpdesk_common import logs
-from helpdesk_common.broker import make_broker
-from helpdesk_common.health import Readiness
-from helpdesk_common.service import build_app
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
 
+from fastapi import APIRouter, FastAPI
+from helpdesk_common import logs
+from helpdesk_common.blobstore import make_blob_store
+from helpdesk_common.broker import make_broker
+from helpdesk_common.health import Readiness, redis_check
+from helpdesk_common.service import build_app
+from redis.asyncio import Redis
+
+from .pipeline import build_inbound
+from .poller import Convert, MailboxPoller, PollerDeps, PollerTuning
 from .settings import EmailIngestSettings
 
+log = logs.get_logger(__name__)
 
-def create_app(settings: EmailIngestSettings | None = None) -> FastAPI:
+
+def tuning_from(settings: EmailIngestSettings) -> PollerTuning:
+    return PollerTuning(
+        lease_ttl_seconds=settings.lease_ttl_seconds,
+        imap_timeout_seconds=settings.imap_timeout_seconds,
+        backoff_initial_seconds=settings.backoff_initial_seconds,
+        backoff_max_seconds=settings.backoff_max_seconds,
+        stop_grace_seconds=settings.graceful_timeout_seconds,
+        failed_list_max=settings.failed_list_max,
+    )
+
+
+def status_router(pollers: list[MailboxPoller]) -> APIRouter:
+    router = APIRouter(tags=["mailboxes"])
+
+    @router.get("/api/v1/mailboxes")
+    async def mailboxes() -> list[dict[str, Any]]:
+        return [{**p.mailbox.describe(), **asdict(p.state)} for p in pollers]
+
+    return router
+
+
+def create_app(
+    settings: EmailIngestSettings | None = None, *, convert: Convert = build_inbound
+) -> FastAPI:
     settings = settings or EmailIngestSettings()
     logs.configure(settings.service_name, settings.log_level)
-    return build_app(settings, make_broker(settings), readiness=Readiness())
+    # aioimaplib logs whole server responses (mail sources) at DEBUG.
+    logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+    broker = make_broker(settings)
+    redis = Redis.from_url(settings.redis_url)
+    deps = PollerDeps(
+        broker=broker,
+        redis=redis,
+        blobs=make_blob_store(settings),
+        producer=settings.service_name,
+        replica_id=settings.replica_id,
+        redis_prefix=settings.redis_prefix,
+        convert=convert,
+    )
+    tuning = tuning_from(settings)
+    pollers = [MailboxPoller(m, deps, tuning) for m in settings.mailboxes]
+
+    async def start_pollers() -> None:
+        for poller in pollers:
+            poller.start()
+        log.info("mailboxes_started", mailboxes=[p.mailbox.name for p in pollers])
+
+    async def stop_pollers() -> None:
+        await asyncio.gather(*(p.stop() for p in pollers))
+
+    readiness = Readiness()
+    readiness.add("redis", redis_check(redis))
+    app = build_app(
+        settings,
+        broker,
+        readiness=readiness,
+        on_startup=[start_pollers],
+        on_shutdown=[redis.aclose],
+        routers=[status_router(pollers)],
+    )
+    _stop_before_broker(app, stop_pollers)
+    return app
+
+
+def _stop_before_broker(app: FastAPI, stop: Any) -> None:
+    """build_app's ``on_shutdown`` hooks run after the broker stopped; the pollers must stop
+    before it (their last publish needs it), so the lifespan is wrapped one level out."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        async with inner(a) as state:
+            try:
+                yield state
+            finally:
+                await stop()
+
+    app.router.lifespan_context = lifespan
