@@ -15,3 +15,5 @@ class MailboxContext:
     """Attachments over this size are recorded as skipped, not stored."""
     ticket_token_pattern: str = r"\[\s*#\s*(\d{1,12})\s*\]"
     """Regex with one group: the ticket number in a subject token such as ``[#12345]``."""
+    max_body_chars: int = 200_000
+    """Text and HTML longer than this are cut (the raw source in the blob store keeps all)."""

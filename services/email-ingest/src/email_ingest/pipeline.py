@@ -1,25 +1,37 @@
 """Inbound mail pipeline: raw RFC 822 bytes -> ``InboundMessage``.
 
-PLACEHOLDER being replaced by the full filter chain (parse -> loop/bounce/auto-reply
-detection -> sender -> thread hints -> store). The signature below is the contract
-the IMAP poller and the CLI use.
+The synchronous filters in ``filters.FILTERS`` (parse -> loop / bounce / auto-reply
+detection -> sender -> thread hints -> body -> quote cutting) fill an ``InboundMail``;
+then the raw source and the attachments go to the blob store and the record is built.
+``build_inbound`` is the contract the IMAP poller and the CLI use.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
-import re
 
+from helpdesk_common import logs
 from helpdesk_common.blobstore import BlobStore
-from helpdesk_common.records import Channel, InboundMessage, SenderIdentity, ThreadHints
+from helpdesk_common.records import AttachmentRef, Channel, InboundMessage
 
 from .context import MailboxContext
+from .filters import FILTERS, run_filters
+from .mail import UNKNOWN_SENDER, InboundMail, Skip, UnparseableMail
 
+__all__ = [
+    "FILTERS",
+    "UNKNOWN_SENDER",
+    "InboundMail",
+    "Skip",
+    "UnparseableMail",
+    "build",
+    "build_inbound",
+    "idempotency_key",
+    "run_filters",
+    "store",
+]
 
-class Skip(Exception):
-    """The mail is deliberately not published (e.g. a loop from our own address)."""
+log = logs.get_logger(__name__)
 
 
 def idempotency_key(message_id: str | None, raw: bytes) -> str:
@@ -30,32 +42,69 @@ def idempotency_key(message_id: str | None, raw: bytes) -> str:
     return f"email:sha:{hashlib.sha256(raw).hexdigest()}"
 
 
-async def build_inbound(raw: bytes, ctx: MailboxContext, blobs: BlobStore) -> InboundMessage:
-    """Run the whole filter chain; raises ``Skip`` for mail that must not be published."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    sender = str(msg.get("From", "")).strip()
-    address = sender.split("<")[-1].rstrip(">").strip().lower() or "unknown@invalid"
-    if address in ctx.own_addresses:
-        raise Skip(f"loop: mail from our own address {address}")
-    stored = await blobs.put(raw, "message/rfc822")
-    body = msg.get_body(preferencelist=("plain",))
-    text = body.get_content() if body is not None else ""
-    subject = str(msg.get("Subject", ""))
-    token = re.search(ctx.ticket_token_pattern, subject)
-    message_id = str(msg.get("Message-ID", "")).strip() or None
+async def store(mail: InboundMail, blobs: BlobStore) -> InboundMail:
+    """Raw source and attachments to the blob store; oversized files are recorded as
+    skipped (with the reason), never silently dropped."""
+    mail.raw_ref = await blobs.put(mail.raw, "message/rfc822")
+    limit = mail.ctx.max_attachment_bytes
+    for part in mail.parts:
+        size = len(part.data)
+        skipped = f"over the size limit ({size} > {limit} bytes)" if size > limit else None
+        ref = None if skipped else await blobs.put(part.data, part.content_type)
+        mail.attachments.append(
+            AttachmentRef(
+                filename=part.filename,
+                content_type=part.content_type,
+                size=size,
+                blob=ref,
+                inline_cid=part.inline_cid,
+                skipped_reason=skipped,
+            )
+        )
+    return mail
+
+
+def build(mail: InboundMail) -> InboundMessage:
+    assert mail.sender is not None
     return InboundMessage(
-        idempotency_key=idempotency_key(message_id, raw),
+        idempotency_key=idempotency_key(mail.thread.message_id, mail.raw),
         channel=Channel.EMAIL,
-        channel_account=ctx.channel_account,
-        sender=SenderIdentity(channel_user_id=address, email=address),
-        thread=ThreadHints(
-            conversation_id=address,
-            message_id=message_id,
-            in_reply_to=str(msg.get("In-Reply-To", "")).strip() or None,
-            references=tuple(str(msg.get("References", "")).split()),
-            ticket_number=int(token.group(1)) if token else None,
-        ),
-        subject=subject,
-        text=text,
-        raw=stored,
+        channel_account=mail.ctx.channel_account,
+        sender=mail.sender,
+        thread=mail.thread,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        full_text=mail.full_text,
+        attachments=tuple(mail.attachments),
+        raw=mail.raw_ref,
+        auto_submitted=mail.auto_submitted,
+        is_bounce=mail.is_bounce,
+        bounce=mail.bounce,
+        sent_at=mail.sent_at,
     )
+
+
+async def build_inbound(raw: bytes, ctx: MailboxContext, blobs: BlobStore) -> InboundMessage:
+    """Run the whole filter chain; raises ``Skip`` for mail that must not be published and
+    ``UnparseableMail`` (a ``ValueError``) for input that is not an email at all."""
+    try:
+        mail = run_filters(InboundMail(raw=raw, ctx=ctx))
+    except Skip as skip:
+        log.info("mail_skipped", reason=str(skip), size=len(raw))
+        raise
+    mail = await store(mail, blobs)
+    message = build(mail)
+    log.debug(
+        "mail_parsed",
+        idempotency_key=message.idempotency_key,
+        attachments=len(message.attachments),
+        auto_submitted=message.auto_submitted,
+        auto_reason=mail.auto_reason,
+        is_bounce=message.is_bounce,
+        truncated=mail.truncated,
+    )
+    if mail.truncated:
+        log.warning("mail_body_truncated", idempotency_key=message.idempotency_key)
+    return message

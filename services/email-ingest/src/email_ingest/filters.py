@@ -1,0 +1,120 @@
+"""The inbound filters, in the manner of Zammad's postmaster filters.
+
+Each filter takes the mail in progress and returns it with what it derived; they run in
+the order of ``FILTERS``: parse -> loop / bounce / auto-reply detection -> sender ->
+thread hints -> body (text, sanitised HTML, files) -> quote cutting. Storing the blobs
+and building the record are the async tail in ``pipeline``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from helpdesk_common.records import SenderIdentity, ThreadHints
+
+from . import detection, identity, quotes
+from . import html as html_body
+from .mail import UNKNOWN_SENDER, InboundMail, Skip
+from .mime import collect_body, header_raw, header_text, parse_bytes
+
+Filter = Callable[[InboundMail], InboundMail]
+
+
+def parse(mail: InboundMail) -> InboundMail:
+    mail.msg = parse_bytes(mail.raw)
+    mail.subject = header_text(mail.msg, "subject")[:998]
+    mail.from_address, mail.from_name = identity.sender_of(mail.msg)
+    return mail
+
+
+def detect_loop(mail: InboundMail) -> InboundMail:
+    if detection.is_loop(mail.from_address, mail.ctx.own_addresses):
+        raise Skip(f"loop: mail from our own address {mail.from_address}")
+    return mail
+
+
+def detect_bounce(mail: InboundMail) -> InboundMail:
+    is_bounce, automatic, info = detection.bounce_info(mail.msg, mail.from_address)
+    mail.is_bounce, mail.bounce = is_bounce, info
+    if automatic:
+        mail.auto_submitted = True
+        mail.auto_reason = "bounce" if is_bounce else "report"
+    return mail
+
+
+def detect_auto_reply(mail: InboundMail) -> InboundMail:
+    reason = detection.auto_reply_reason(mail.msg, mail.subject)
+    if reason and not mail.auto_submitted:
+        mail.auto_submitted, mail.auto_reason = True, reason
+    return mail
+
+
+def identify_sender(mail: InboundMail) -> InboundMail:
+    address = mail.from_address or UNKNOWN_SENDER
+    mail.sender = SenderIdentity(
+        channel_user_id=address, email=address, display_name=mail.from_name[:512]
+    )
+    mail.recipients = identity.recipients_of(mail.msg, mail.from_address)
+    return mail
+
+
+def thread_hints(mail: InboundMail) -> InboundMail:
+    msg = mail.msg
+    assert mail.sender is not None
+    mail.thread = ThreadHints(
+        conversation_id=mail.sender.channel_user_id,
+        message_id=identity.first_message_id(header_raw(msg, "message-id")),
+        in_reply_to=identity.first_message_id(header_raw(msg, "in-reply-to")),
+        references=tuple(identity.message_ids(header_raw(msg, "references"))),
+        ticket_number=identity.ticket_number(mail.subject, mail.ctx.ticket_token_pattern),
+    )
+    mail.sent_at = identity.sent_at(msg)
+    mail.forwarded = identity.is_forward(mail.subject)
+    return mail
+
+
+def body(mail: InboundMail) -> InboundMail:
+    found = collect_body(mail.msg)
+    limit = mail.ctx.max_body_chars
+    if found.html:
+        safe = html_body.sanitize("\n".join(found.html))
+        if len(safe) > limit:  # cut, then sanitise again so the cut leaves no open tag
+            mail.truncated = True
+            safe = html_body.sanitize(safe[:limit])
+        mail.html = safe
+    if found.plain:
+        text = "\n\n".join(t.strip("\n") for t in found.plain)
+    elif found.html:
+        text = html_body.to_text("\n".join(found.html)[: limit * 4])
+    else:
+        text = ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    mail.truncated |= len(text) > limit
+    mail.text = text[:limit]
+    mail.parts = found.parts
+    return mail
+
+
+def cut_quotes(mail: InboundMail) -> InboundMail:
+    kept, cut = quotes.cut_quotes(mail.text, forwarded=mail.forwarded)
+    if cut:
+        mail.full_text, mail.text = mail.text, kept
+    return mail
+
+
+FILTERS: tuple[Filter, ...] = (
+    parse,
+    detect_loop,
+    detect_bounce,
+    detect_auto_reply,
+    identify_sender,
+    thread_hints,
+    body,
+    cut_quotes,
+)
+
+
+def run_filters(mail: InboundMail, filters: tuple[Filter, ...] = FILTERS) -> InboundMail:
+    for step in filters:
+        mail = step(mail)
+    return mail
