@@ -238,3 +238,47 @@ async def test_every_service_reports_ready_and_metrics(running: Stack) -> None:
         assert (
             'helpdesk_records_consumed_total{outcome="handled",topic="inbound.messages.v1"}' in text
         )
+
+
+async def test_agent_reply_reaches_the_customer_by_email_and_reports_delivery(
+    gateway: httpx.AsyncClient, tickets_api: httpx.AsyncClient, mail_sink: Any
+) -> None:
+    email = new_email()
+    await gateway.post(
+        "/api/v1/webform", json={"email": email, "subject": "Broken tap", "text": "Drips"}
+    )
+    tickets = await eventually(
+        lambda: tickets_for(tickets_api, email), lambda t: len(t) == 1, TIMEOUT, "ticket"
+    )
+    ticket = tickets[0]
+
+    reply = await tickets_api.post(
+        f"/api/v1/tickets/{ticket['id']}/replies", json={"text": "A plumber comes at 10."}
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["delivery_state"] == "queued"
+    note = await tickets_api.post(
+        f"/api/v1/tickets/{ticket['id']}/replies", json={"text": "VIP customer", "internal": True}
+    )
+    assert note.status_code == 201
+
+    async def mails() -> list[Any]:
+        return [m for m in mail_sink.received if m["To"] == email]
+
+    received = await eventually(mails, lambda m: len(m) == 1, TIMEOUT, "mail at the SMTP server")
+    assert received[0]["Subject"] == f"Re: Broken tap [#{ticket['number']}]"
+    assert received[0]["Message-ID"] == reply.json()["external_message_id"]
+    assert "A plumber comes at 10." in received[0].get_body(("plain",)).get_content()
+
+    async def reply_state() -> str | None:
+        messages = await messages_of(tickets_api, ticket["id"])
+        return next(m["delivery_state"] for m in messages if m["id"] == reply.json()["id"])
+
+    await eventually(reply_state, lambda s: s == "sent", TIMEOUT, "delivery state")
+    await asyncio.sleep(0.5)
+    assert len(await mails()) == 1  # the internal note never left the building
+
+    missing = await tickets_api.post("/api/v1/tickets/999999999/replies", json={"text": "x"})
+    assert missing.status_code == 404
+    empty = await tickets_api.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"text": ""})
+    assert empty.status_code == 422

@@ -38,7 +38,7 @@ class Sink:
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:  # noqa: N802
+    ) -> str:
         if address.startswith("bounce-"):
             return "550 5.1.1 no such user"
         if address.startswith("later-"):
@@ -46,7 +46,7 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append(parsed)  # type: ignore[arg-type]
         return "250 Message accepted"

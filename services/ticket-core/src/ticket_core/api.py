@@ -151,8 +151,6 @@ def api_router(
         except ReplyError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         await relay.flush_quietly(outbox_ids)
-        return MessageOut.model_validate(
-            {"attachments": [], "fields": {}, "author_contact_id": None, **row}
-        )
+        return MessageOut.model_validate(row)
 
     return router

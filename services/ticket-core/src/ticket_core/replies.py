@@ -143,7 +143,7 @@ async def add_reply(
     message_id = await repo.insert_message(session, row)
     assert message_id is not None  # replies carry no idempotency key
     await repo.touch_ticket(session, ticket_id, now, customer=False)
-    row["id"] = message_id
+    row = await repo.message_by_id(session, message_id)
     event = TicketEvent(
         kind=TicketEventKind.MESSAGE_ADDED,
         ticket_id=ticket_id,

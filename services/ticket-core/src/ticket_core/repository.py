@@ -265,3 +265,8 @@ async def set_delivery_by_message_id(
         .where(messages.c.id == message_id)
         .values(delivery_state=state, delivery_reason=reason)
     )
+
+
+async def message_by_id(session: AsyncSession, message_id: int) -> dict[str, Any]:
+    row = await session.execute(select(messages).where(messages.c.id == message_id))
+    return dict(row.mappings().one())
