@@ -22,7 +22,7 @@ class MailSink:
     port: int = field(default_factory=free_port)
     received: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )  # type: ignore[arg-type]
