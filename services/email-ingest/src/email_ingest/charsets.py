@@ -1,8 +1,8 @@
 """Bytes -> text for mail bodies and headers, degrading gracefully on broken charsets.
 
 Order: the declared charset (strict), UTF-8 (strict), then the declared charset with
-replacement characters if Python knows it, else windows-1252 with replacement. Text
-never fails to decode; it only gets worse.
+replacement characters if Python knows it and it is not UTF-8, else windows-1252 with
+replacement. Text never fails to decode; it only gets worse.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError):
             continue
-    try:
-        return data.decode(codec or _FALLBACK, errors="replace")
-    except LookupError:  # pragma: no cover - codec_for checked it
-        return data.decode(_FALLBACK, errors="replace")
+    # A mislabelled UTF-8 body is most often windows-1252 (or latin-1) in disguise; any
+    # other declared charset is kept, with replacement characters for its broken bytes.
+    fallback = codec if codec and codecs.lookup(codec).name != "utf-8" else _FALLBACK
+    return data.decode(fallback, errors="replace")
 
 
 def has_surrogates(text: str) -> bool:

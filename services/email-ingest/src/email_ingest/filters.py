@@ -78,9 +78,11 @@ def body(mail: InboundMail) -> InboundMail:
     limit = mail.ctx.max_body_chars
     if found.html:
         safe = html_body.sanitize("\n".join(found.html))
-        if len(safe) > limit:  # cut, then sanitise again so the cut leaves no open tag
+        cut = limit
+        while len(safe) > limit and cut > 0:  # cut, then sanitise again: no tag left open
             mail.truncated = True
-            safe = html_body.sanitize(safe[:limit])
+            cut -= len(safe) - limit + 16
+            safe = html_body.sanitize(safe[: max(cut, 0)])
         mail.html = safe
     if found.plain:
         text = "\n\n".join(t.strip("\n") for t in found.plain)
