@@ -28,6 +28,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pg_port=free_port(),
         redis_port=free_port(),
         kafka_port=free_port(),
+        smtp_port=free_port(),
         service_ports={s.name: free_port() for s in SERVICES},
         fsync=False,
         persistent_redis=False,

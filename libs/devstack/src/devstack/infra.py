@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,36 @@ class KafkaBroker:
             *("--storage-engine", "memory://tansu/"),
         ]
         self.child = _start_listening("tansu", argv, self.port, self.log_dir)
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
+@dataclass
+class MailCatcher:
+    """A real SMTP server (aiosmtpd) that keeps outgoing mail in a maildir: the embedded
+    default's "outbox", so replies can be read without a mail provider."""
+
+    maildir: Path
+    port: int
+    log_dir: Path
+    child: Child | None = None
+
+    def start(self) -> None:
+        self.maildir.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{self.port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(self.maildir),
+        ]
+        self.child = _start_listening("mail-catcher", argv, self.port, self.log_dir)
 
     def stop(self) -> None:
         if self.child is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from helpdesk_common.topic_admin import ensure_topics
 
-from .infra import KafkaBroker, Postgres, Redis
+from .infra import KafkaBroker, MailCatcher, Postgres, Redis
 from .processes import Child
 from .services import SERVICES, Infra, service_child, wait_ready
 
@@ -29,6 +29,7 @@ class StackConfig:
     pg_port: int = 15432
     redis_port: int = 16379
     kafka_port: int = 19092
+    smtp_port: int = 2525
     service_ports: dict[str, int] = field(
         default_factory=lambda: {s.name: s.default_port for s in SERVICES}
     )
@@ -42,6 +43,7 @@ class Stack:
     postgres: Postgres | None = None
     redis: Redis | None = None
     kafka: KafkaBroker | None = None
+    mail: MailCatcher | None = None
     infra: Infra | None = None
     services: dict[str, Child] = field(default_factory=dict)
 
@@ -68,6 +70,9 @@ class Stack:
             self.kafka = KafkaBroker(cfg.kafka_port, self.log_dir)
             self.kafka.start()
             kafka = self.kafka.bootstrap
+        if not os.environ.get("NOTIFIER_SMTP_HOST"):
+            self.mail = MailCatcher(cfg.data_dir / "mail", cfg.smtp_port, self.log_dir)
+            self.mail.start()
         asyncio.run(ensure_topics(kafka))
         from ticket_core.migrate import upgrade
 
@@ -78,9 +83,11 @@ class Stack:
     def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> Child:
         assert self.infra is not None
         spec = next(s for s in SERVICES if s.name == name)
-        child = service_child(
-            spec, self.infra, self.config.service_ports[name], self.log_dir, extra_env
-        )
+        env: dict[str, str] = {}
+        if name == "notifier" and self.mail is not None:
+            env = {"NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(self.mail.port)}
+        env.update(extra_env or {})
+        child = service_child(spec, self.infra, self.config.service_ports[name], self.log_dir, env)
         child.start()
         self.services[name] = child
         return child
@@ -93,7 +100,7 @@ class Stack:
     def stop(self) -> None:
         for child in reversed(list(self.services.values())):
             child.stop()
-        for server in (self.kafka, self.redis, self.postgres):
+        for server in (self.mail, self.kafka, self.redis, self.postgres):
             if server is not None:
                 server.stop()
 
@@ -116,6 +123,7 @@ def up(data_dir: Path) -> int:
             f"  health:          http://127.0.0.1:<port>/readyz, metrics at /metrics\n"
             f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}\n"
             f"  Redis: {infra.redis_url}\n"
+            f"  outgoing mail:   {data_dir / 'mail'} (maildir, SMTP port {stack.config.smtp_port})\n"
             f"  logs:            {stack.log_dir}/<service>.log\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
