@@ -123,7 +123,7 @@ def up(data_dir: Path) -> int:
             f"  health:          http://127.0.0.1:<port>/readyz, metrics at /metrics\n"
             f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}\n"
             f"  Redis: {infra.redis_url}\n"
-            f"  outgoing mail:   {data_dir / 'mail'} (maildir, SMTP port {stack.config.smtp_port})\n"
+            f"  outgoing mail:   {data_dir / 'mail'} (SMTP port {stack.config.smtp_port})\n"
             f"  logs:            {stack.log_dir}/<service>.log\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
