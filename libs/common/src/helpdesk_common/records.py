@@ -131,6 +131,17 @@ class InboundMessage(Record):
     is_bounce: bool = False
     bounce: BounceInfo | None = None
     fields: dict[str, str] = Field(default_factory=dict, description="Extra form fields.")
+    edit_of: str | None = Field(
+        default=None,
+        max_length=998,
+        description="thread.message_id of the message this one edits: its text replaces it.",
+    )
+    part_of: str | None = Field(
+        default=None,
+        max_length=998,
+        description="thread.message_id of the first part of a multi-part message (a "
+        "Telegram album): this part's attachments and text are added to it.",
+    )
     sent_at: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow)
 
@@ -170,6 +181,7 @@ class CallEvent(Record):
 class TicketEventKind(StrEnum):
     TICKET_CREATED = "ticket.created"
     MESSAGE_ADDED = "message.added"
+    MESSAGE_UPDATED = "message.updated"
     STATUS_CHANGED = "status.changed"
     RESPONSIBLE_CHANGED = "responsible.changed"
 

@@ -16,7 +16,9 @@ from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_MESSAGES
 from sqlalchemy import text
 
 from .api import api_router
+from .channel_accounts_api import channel_accounts_router
 from .db import make_engine, make_sessionmaker
+from .edits import EditAwareInboundHandler
 from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
@@ -33,8 +35,10 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         INBOUND_MESSAGES,
         group_id=settings.consumer_group,
-        handler=InboundMessagesHandler(
-            sessions, relay, timedelta(days=settings.reopen_window_days)
+        handler=EditAwareInboundHandler(
+            InboundMessagesHandler(sessions, relay, timedelta(days=settings.reopen_window_days)),
+            sessions,
+            relay,
         ),
         settings=settings,
         is_transient=is_transient,
@@ -75,5 +79,8 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         readiness=readiness,
         on_startup=[start_sweeper],
         on_shutdown=[stop_sweeper_and_engine],
-        routers=[api_router(settings, sessions, relay)],
+        routers=[
+            api_router(settings, sessions, relay),
+            channel_accounts_router(settings, sessions),
+        ],
     )

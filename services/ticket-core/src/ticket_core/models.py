@@ -157,3 +157,8 @@ class OutboxEvent(SQLModel, table=True):
     topic: str = Field(sa_column=Column(Text, nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime | None = _ts(default_now=True)
+
+
+# Tables defined next to their code, imported here so the metadata (and Alembic) has them.
+from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
+from .message_edits import MessageEdit  # noqa: E402, F401

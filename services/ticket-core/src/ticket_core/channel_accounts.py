@@ -1,0 +1,164 @@
+"""Channel accounts: the table, secrets encrypted at rest (Fernet), persistence.
+
+Secrets (bot tokens, webhook secrets, VK confirmation strings) are one JSON object
+encrypted with Fernet under ``TICKET_CORE_SECRETS_KEY`` (several comma-separated keys
+rotate: the first encrypts, any decrypts). Without a key nothing is stored or read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as pysecrets
+from datetime import datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from helpdesk_common.channel_accounts import CONFIRMATION, TOKEN, WEBHOOK_SECRET
+from helpdesk_common.records import Channel
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, UniqueConstraint, func, select
+from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
+TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+MESSENGERS = (Channel.TELEGRAM, Channel.VIBER, Channel.VK)
+REQUIRED: dict[Channel, tuple[str, ...]] = {
+    Channel.TELEGRAM: (TOKEN, WEBHOOK_SECRET),
+    Channel.VIBER: (TOKEN,),
+    Channel.VK: (TOKEN, WEBHOOK_SECRET, CONFIRMATION),
+}
+
+
+class ChannelAccountRow(SQLModel, table=True):
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "name", name="uq_channel_account"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    channel: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    display_name: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    enabled: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
+    secrets_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+table = ChannelAccountRow.__table__  # type: ignore[attr-defined]
+
+
+class SecretsUnavailable(RuntimeError):
+    """No (valid) key: secrets can be neither stored nor read."""
+
+
+class InvalidAccount(ValueError):
+    pass
+
+
+class SecretBox:
+    """Fernet encryption of the secrets object; refuses to work without a key."""
+
+    def __init__(self, keys: str | None) -> None:
+        self._fernet: MultiFernet | None = None
+        if keys:
+            try:
+                self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k])
+            except ValueError as exc:
+                raise SecretsUnavailable(
+                    "TICKET_CORE_SECRETS_KEY is not a valid Fernet key (32 url-safe base64 "
+                    "bytes; create one with cryptography.fernet.Fernet.generate_key())"
+                ) from exc
+
+    @property
+    def available(self) -> bool:
+        return self._fernet is not None
+
+    def _box(self) -> MultiFernet:
+        if self._fernet is None:
+            raise SecretsUnavailable(
+                "TICKET_CORE_SECRETS_KEY is not set: channel account secrets cannot be stored"
+                " or read"
+            )
+        return self._fernet
+
+    def seal(self, values: dict[str, str]) -> str:
+        return self._box().encrypt(json.dumps(values).encode()).decode()
+
+    def open(self, sealed: str) -> dict[str, str]:
+        try:
+            data: dict[str, str] = json.loads(self._box().decrypt(sealed.encode()))
+        except InvalidToken as exc:
+            raise SecretsUnavailable(
+                "stored secrets do not decrypt with the configured key"
+            ) from exc
+        return data
+
+
+def check_account(channel: Channel, name: str, secrets: dict[str, str]) -> dict[str, str]:
+    """Validate; fills a Telegram webhook secret when none was given. Returns the secrets."""
+    if channel not in MESSENGERS:
+        raise InvalidAccount(f"channel accounts are managed for {', '.join(MESSENGERS)}")
+    if not NAME.match(name):
+        raise InvalidAccount("name: 1-64 characters of A-Z a-z 0-9 _ . -")
+    secrets = {k: v for k, v in secrets.items() if v}
+    if channel is Channel.TELEGRAM:
+        secrets.setdefault(WEBHOOK_SECRET, pysecrets.token_urlsafe(32))
+        if not TELEGRAM_SECRET.match(secrets[WEBHOOK_SECRET]):
+            raise InvalidAccount("telegram webhook_secret: 1-256 characters of A-Z a-z 0-9 _ -")
+    missing = [k for k in REQUIRED[channel] if not secrets.get(k)]
+    if missing:
+        raise InvalidAccount(f"{channel.value} accounts need secrets: {', '.join(missing)}")
+    return secrets
+
+
+async def insert_account(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert; None when the (channel, name) exists."""
+    row = await session.execute(
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[table.c.channel, table.c.name])
+        .returning(table)
+    )
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def account_by_name(
+    session: AsyncSession, channel: str, name: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    query = select(table).where(table.c.channel == channel, table.c.name == name)
+    row = await session.execute(query.with_for_update() if for_update else query)
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def list_accounts(session: AsyncSession, channel: str | None) -> list[dict[str, Any]]:
+    query = select(table).order_by(table.c.channel, table.c.name)
+    if channel:
+        query = query.where(table.c.channel == channel)
+    return [dict(r) for r in (await session.execute(query)).mappings()]
+
+
+async def update_account(
+    session: AsyncSession, account_id: int, values: dict[str, Any]
+) -> dict[str, Any]:
+    row = await session.execute(
+        sa_update(table)
+        .where(table.c.id == account_id)
+        .values(**values, updated_at=func.now())
+        .returning(table)
+    )
+    return dict(row.mappings().one())

@@ -1,0 +1,195 @@
+"""Channel accounts over HTTP: managed on the public API (secrets write-only), read with
+their secrets on the internal API by the gateway, messenger-ingest and the notifier."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from helpdesk_common.channel_accounts import INTERNAL_PATH
+from helpdesk_common.logs import get_logger
+from helpdesk_common.records import Channel
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from . import channel_accounts as store
+from .settings import TicketCoreSettings
+
+log = get_logger(__name__)
+
+
+class ChannelAccountSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKET_CORE_", extra="ignore")
+
+    secrets_key: str | None = Field(
+        default=None, description="Fernet key(s), comma-separated; the first encrypts."
+    )
+    internal_token: str | None = Field(
+        default=None, description="Bearer token of the internal lookup API (other services)."
+    )
+
+
+class AccountIn(BaseModel):
+    channel: Channel
+    name: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(default="", max_length=256)
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict, description="Write-only.")
+
+
+class AccountPatch(BaseModel):
+    display_name: str | None = Field(default=None, max_length=256)
+    enabled: bool | None = None
+    config: dict[str, Any] | None = Field(default=None, description="Merged; null deletes a key.")
+    secrets: dict[str, str | None] | None = Field(
+        default=None, description="Merged; null deletes a key. Write-only."
+    )
+
+
+class AccountOut(BaseModel):
+    channel: Channel
+    name: str
+    display_name: str
+    enabled: bool
+    config: dict[str, Any]
+    secret_names: list[str] = Field(description="Which secrets are set (never their values).")
+    created_at: Any
+    updated_at: Any
+
+
+class AccountInternal(BaseModel):
+    channel: Channel
+    name: str
+    display_name: str
+    enabled: bool
+    config: dict[str, Any]
+    secrets: dict[str, str]
+
+
+def _public(row: dict[str, Any], secrets: dict[str, str]) -> AccountOut:
+    return AccountOut(
+        **{k: row[k] for k in AccountOut.model_fields if k in row}, secret_names=sorted(secrets)
+    )
+
+
+def channel_accounts_router(
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+) -> APIRouter:
+    own = ChannelAccountSettings()
+    box = store.SecretBox(own.secrets_key)  # a malformed key fails the start, loudly
+    if not box.available:
+        log.warning("channel_account_secrets_disabled", reason="TICKET_CORE_SECRETS_KEY not set")
+
+    def sealed_box() -> store.SecretBox:
+        if not box.available:
+            raise HTTPException(
+                503,
+                "TICKET_CORE_SECRETS_KEY is not set: channel account "
+                "secrets cannot be stored or read",
+            )
+        return box
+
+    async def agent(authorization: Annotated[str | None, Header()] = None) -> None:
+        if settings.api_token is None:
+            return
+        expected = f"Bearer {settings.api_token}"
+        if authorization is None or not pysecrets.compare_digest(authorization, expected):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    async def service(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not own.internal_token:
+            raise HTTPException(503, "TICKET_CORE_INTERNAL_TOKEN is not set")
+        expected = f"Bearer {own.internal_token}"
+        if authorization is None or not pysecrets.compare_digest(authorization, expected):
+            raise HTTPException(status_code=401, detail="missing or wrong internal token")
+
+    public = APIRouter(
+        prefix="/api/v1/channel-accounts", tags=["channel accounts"], dependencies=[Depends(agent)]
+    )
+    internal = APIRouter(prefix=INTERNAL_PATH, tags=["internal"], dependencies=[Depends(service)])
+
+    @public.post("", response_model=AccountOut, status_code=201)
+    async def create(body: AccountIn) -> AccountOut:
+        sealer = sealed_box()
+        try:
+            secrets = store.check_account(body.channel, body.name, body.secrets)
+        except store.InvalidAccount as exc:
+            raise HTTPException(422, str(exc)) from exc
+        values = body.model_dump(exclude={"secrets"}) | {
+            "channel": body.channel.value,
+            "secrets_encrypted": sealer.seal(secrets),
+        }
+        async with sessions() as session, session.begin():
+            row = await store.insert_account(session, values)
+        if row is None:
+            raise HTTPException(409, f"{body.channel.value} account {body.name!r} exists")
+        log.info("channel_account_created", channel=body.channel.value, account=body.name)
+        return _public(row, secrets)
+
+    @public.get("", response_model=list[AccountOut])
+    async def list_all(channel: Annotated[Channel | None, Query()] = None) -> list[AccountOut]:
+        sealer = sealed_box()
+        async with sessions() as session:
+            rows = await store.list_accounts(session, channel.value if channel else None)
+        return [_public(r, sealer.open(r["secrets_encrypted"])) for r in rows]
+
+    async def _load(
+        session: AsyncSession, channel: Channel, name: str, for_update: bool = False
+    ) -> dict[str, Any]:
+        row = await store.account_by_name(session, channel.value, name, for_update=for_update)
+        if row is None:
+            raise HTTPException(404, f"no {channel.value} account {name!r}")
+        return row
+
+    @public.get("/{channel}/{name}", response_model=AccountOut)
+    async def get_one(channel: Channel, name: str) -> AccountOut:
+        sealer = sealed_box()
+        async with sessions() as session:
+            row = await _load(session, channel, name)
+        return _public(row, sealer.open(row["secrets_encrypted"]))
+
+    @public.patch("/{channel}/{name}", response_model=AccountOut)
+    async def patch(channel: Channel, name: str, body: AccountPatch) -> AccountOut:
+        sealer = sealed_box()
+        async with sessions() as session, session.begin():
+            row = await _load(session, channel, name, for_update=True)
+            secrets = sealer.open(row["secrets_encrypted"])
+            values: dict[str, Any] = body.model_dump(
+                include={"display_name", "enabled"}, exclude_none=True
+            )
+            if body.config is not None:
+                merged = {**row["config"], **body.config}
+                values["config"] = {k: v for k, v in merged.items() if v is not None}
+            if body.secrets is not None:
+                merged_secrets = {**secrets, **body.secrets}
+                try:
+                    secrets = store.check_account(
+                        channel, name, {k: v for k, v in merged_secrets.items() if v is not None}
+                    )
+                except store.InvalidAccount as exc:
+                    raise HTTPException(422, str(exc)) from exc
+                values["secrets_encrypted"] = sealer.seal(secrets)
+            row = await store.update_account(session, row["id"], values)
+        log.info(
+            "channel_account_updated", channel=channel.value, account=name, changed=sorted(values)
+        )
+        return _public(row, secrets)
+
+    @internal.get("/{channel}/{name}", response_model=AccountInternal)
+    async def lookup(channel: Channel, name: str) -> AccountInternal:
+        sealer = sealed_box()
+        async with sessions() as session:
+            row = await _load(session, channel, name)
+        return AccountInternal(
+            **{k: row[k] for k in ("display_name", "enabled", "config", "name")},
+            channel=channel,
+            secrets=sealer.open(row["secrets_encrypted"]),
+        )
+
+    router = APIRouter()
+    router.include_router(public)
+    router.include_router(internal)
+    return router
