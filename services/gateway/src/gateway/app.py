@@ -1,14 +1,16 @@
-"""Gateway wiring: broker (producer), Redis, web-form endpoint."""
+"""Gateway wiring: broker (producer), Redis, web-form endpoint, messenger webhooks."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
 from helpdesk_common.broker import make_broker
+from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.service import build_app
 from redis.asyncio import Redis
 
+from .channel_routes import WebhookEdge, webhooks_router
 from .handlers import webform_router
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
@@ -21,13 +23,23 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     redis = Redis.from_url(settings.redis_url)
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
+    accounts = ChannelAccountDirectory(
+        settings.ticket_core_url,
+        settings.internal_token,
+        ttl_seconds=settings.account_cache_ttl_seconds,
+        negative_ttl_seconds=settings.account_negative_ttl_seconds,
+    )
+    webhook_limiter = RateLimiter(
+        redis, settings.webhook_rate_limit_per_minute, prefix="gateway:rl:webhook"
+    )
 
     return build_app(
         settings,
         broker,
         readiness=readiness,
-        on_shutdown=[redis.aclose],
+        on_shutdown=[redis.aclose, accounts.aclose],
         routers=[
-            webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute))
+            webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute)),
+            webhooks_router(WebhookEdge(settings, broker, webhook_limiter, accounts)),
         ],
     )

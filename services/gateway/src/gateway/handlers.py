@@ -25,7 +25,7 @@ log = get_logger(__name__)
 ACCOUNT = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 
 
-def _client_ip(request: Request, settings: GatewaySettings) -> str:
+def client_ip(request: Request, settings: GatewaySettings) -> str:
     forwarded = request.headers.get("x-forwarded-for")
     if settings.trust_forwarded_for and forwarded:
         return forwarded.split(",")[0].strip()
@@ -41,7 +41,7 @@ def webform_router(
     async def accept(request: Request, account: str, idempotency_key: str | None) -> JSONResponse:
         if not ACCOUNT.match(account):
             raise HTTPException(status_code=404, detail="unknown web form")
-        ip = _client_ip(request, settings)
+        ip = client_ip(request, settings)
         if not await limiter.allow(f"webform:{ip}"):
             raise HTTPException(
                 status_code=429, detail="too many submissions", headers={"Retry-After": "60"}

@@ -12,3 +12,14 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 256 * 1024
     rate_limit_per_minute: int = 120
     trust_forwarded_for: bool = False
+    # Messenger webhooks: channel accounts come from ticket-core's internal API.
+    ticket_core_url: str = "http://127.0.0.1:8081"
+    internal_token: str | None = None
+    account_cache_ttl_seconds: float = 30.0
+    account_negative_ttl_seconds: float = 5.0
+    webhook_rate_limit_per_minute: int = 6000
+    publish_timeout_seconds: float = 10.0
+    # Webhook registration (the ``gateway-webhooks`` command).
+    public_base_url: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    viber_api_base_url: str = "https://chatapi.viber.com/pa"
