@@ -57,7 +57,8 @@ class _TextExtractor(HTMLParser):
         self._pre = 0
 
     def _newline(self, force: bool = False) -> None:
-        text = "".join(self._line).strip()
+        joined = "".join(self._line)
+        text = joined.rstrip() if self._pre else joined.strip()
         if text or force:
             self.lines.append("> " * self._quote + text if text else ">" * self._quote)
         self._line = []

@@ -38,15 +38,25 @@ _MAIL_HEADERS = frozenset(
 
 
 class _CachingHeaderRegistry(HeaderRegistry):
+    """Memoises the structural MIME headers, and falls back to an unstructured header
+    when the stdlib's header parser trips on hostile input (it can raise IndexError)."""
+
     def __init__(self) -> None:
         super().__init__()
         self._cached = functools.lru_cache(maxsize=4096)(super().__call__)
+        self._plain = self[""]  # the default (unstructured) header class
 
     def __call__(self, name: str, value: str) -> BaseHeader:
-        if name.lower() in _CACHED_HEADERS:
-            header: BaseHeader = self._cached(name, value)
-            return header
-        return super().__call__(name, value)
+        try:
+            if name.lower() in _CACHED_HEADERS:
+                header: BaseHeader = self._cached(name, value)
+                return header
+            return super().__call__(name, value)
+        except Exception:
+            try:
+                return self._plain(name, value)
+            except Exception:
+                return self._plain(name, "")
 
 
 POLICY = email.policy.default.clone(header_factory=_CachingHeaderRegistry())
