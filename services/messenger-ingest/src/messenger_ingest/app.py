@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
+from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.consuming import subscribe_batches
-from helpdesk_common.health import Readiness
+from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.records import Channel
+from helpdesk_common.sent_messages import SentMessageMap
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import raw_topic
+from redis.asyncio import Redis
 
-from . import webform
+from . import telegram, viber, vk, webform
 from .handlers import Normaliser, RawHandler
+from .media import MediaFetcher
+from .messenger import MessengerHandler
+from .outcomes import Parser
 from .settings import MessengerIngestSettings
+from .state import AlbumIndex, ReachabilityStore
 
 NORMALISERS: dict[Channel, Normaliser] = {
     Channel.WEBFORM: webform.normalise,
+}
+MESSENGERS: dict[Channel, Parser] = {
+    Channel.TELEGRAM: telegram.parse,
+    Channel.VIBER: viber.parse,
+    Channel.VK: vk.parse,
 }
 
 
@@ -32,4 +45,40 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
             handler=RawHandler(broker, normalise, settings.service_name),
             settings=settings,
         )
-    return build_app(settings, broker, readiness=Readiness())
+    redis = Redis.from_url(settings.redis_url)
+    accounts = ChannelAccountDirectory(
+        settings.ticket_core_url,
+        settings.internal_token,
+        ttl_seconds=settings.account_cache_ttl_seconds,
+    )
+    media = MediaFetcher(
+        make_blob_store(settings),
+        accounts,
+        telegram_api_base_url=settings.telegram_api_base_url,
+        max_bytes=settings.max_media_bytes,
+        timeout_seconds=settings.media_timeout_seconds,
+    )
+    for channel, parse in MESSENGERS.items():
+        subscribe_batches(
+            broker,
+            raw_topic(channel),
+            group_id=settings.consumer_group,
+            handler=MessengerHandler(
+                broker,
+                parse,
+                media=media,
+                albums=AlbumIndex(redis),
+                sent=SentMessageMap(redis),
+                reachability=ReachabilityStore(redis),
+                producer=settings.service_name,
+            ),
+            settings=settings,
+        )
+    readiness = Readiness()
+    readiness.add("redis", redis_check(redis))
+    return build_app(
+        settings,
+        broker,
+        readiness=readiness,
+        on_shutdown=[media.aclose, accounts.aclose, redis.aclose],
+    )

@@ -12,3 +12,10 @@ class MessengerIngestSettings(ServiceSettings):
     service_name: str = "messenger-ingest"
     http_port: int = 8083
     consumer_group: str = "messenger-ingest"
+    # Channel accounts (Telegram tokens for getFile) from ticket-core's internal API.
+    ticket_core_url: str = "http://127.0.0.1:8081"
+    internal_token: str | None = None
+    account_cache_ttl_seconds: float = 30.0
+    telegram_api_base_url: str = "https://api.telegram.org"
+    max_media_bytes: int = 20 * 1024 * 1024
+    media_timeout_seconds: float = 30.0
