@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import re
 
 # Labels that real mail uses but Python's codec registry does not know (or knows as a
 # narrower charset than the one mail clients actually send under that label).
@@ -35,6 +36,8 @@ _ALIASES: dict[str, str] = {
     "ansi_x3.4-1968": "utf-8",
 }
 _FALLBACK = "cp1252"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_ESCAPED = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 @functools.lru_cache(maxsize=256)
@@ -68,7 +71,7 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
 
 
 def has_surrogates(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _SURROGATE.search(text) is not None
 
 
 def clean(text: str) -> str:
@@ -83,4 +86,4 @@ def clean(text: str) -> str:
 
 
 def _escaped_only(text: str) -> bool:
-    return all(not ("\ud800" <= ch <= "\udfff") or "\udc80" <= ch <= "\udcff" for ch in text)
+    return _NOT_ESCAPED.search(text) is None

@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from email.message import Message
 
 from helpdesk_common.records import BounceInfo
 
-from .mime import content_type, header_raw, header_text, message_bytes, part_text
+from .charsets import clean
+from .mime import content_type, header_raw, message_bytes, part_text
 
 _VENDOR_HEADERS = (
     "x-autoreply",
@@ -52,17 +53,19 @@ def is_loop(from_address: str | None, own_addresses: frozenset[str]) -> bool:
     return bool(from_address) and str(from_address).lower() in own_addresses
 
 
-def auto_reply_reason(msg: Message, subject: str) -> str | None:
-    """Why this mail is an automatic one (a short reason for logs), or None."""
-    auto = header_raw(msg, "auto-submitted").split(";")[0].strip().lower()
+def auto_reply_reason(headers: Mapping[str, str], subject: str) -> str | None:
+    """Why this mail is an automatic one (a short reason for logs), or None.
+    ``headers``: raw top-level header values by lower-case name."""
+    auto = headers.get("auto-submitted", "").split(";")[0].strip().lower()
     if auto and auto != "no":
-        return f"auto-submitted: {auto}"
+        return f"auto-submitted: {clean(auto)[:64]}"
     for name in _VENDOR_HEADERS:
-        if header_raw(msg, name).strip().lower() not in _NEGATIVE:
+        if headers.get(name, "").strip().lower() not in _NEGATIVE:
             return name
     for name in ("precedence", "x-precedence"):
-        if header_raw(msg, name).strip().lower() in _BULK:
-            return f"{name}: {header_raw(msg, name).strip().lower()}"
+        value = headers.get(name, "").strip().lower()
+        if value in _BULK:
+            return f"{name}: {value}"
     if _AUTO_SUBJECT.match(subject):
         return "subject"
     return None
@@ -161,7 +164,9 @@ def _plain_bounce_info(msg: Message) -> BounceInfo:
     )
 
 
-def bounce_info(msg: Message, from_address: str | None) -> tuple[bool, bool, BounceInfo | None]:
+def bounce_info(
+    msg: Message, headers: Mapping[str, str], from_address: str | None
+) -> tuple[bool, bool, BounceInfo | None]:
     """``(is a bounce, is automatic, bounce info)`` for this mail."""
     if content_type(msg) == "multipart/report":
         report = _report_type(msg)
@@ -173,6 +178,6 @@ def bounce_info(msg: Message, from_address: str | None) -> tuple[bool, bool, Bou
     local = (from_address or "").split("@", 1)[0]
     if local in _DAEMONS or "mailer-daemon" in local:
         return True, True, _plain_bounce_info(msg)
-    if not from_address and header_text(msg, "return-path") == "<>":
+    if not from_address and headers.get("return-path", "").strip() == "<>":
         return True, True, _plain_bounce_info(msg)
     return False, False, None

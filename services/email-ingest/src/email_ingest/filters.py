@@ -14,16 +14,18 @@ from helpdesk_common.records import SenderIdentity, ThreadHints
 
 from . import detection, identity, quotes
 from . import html as html_body
+from .charsets import clean
 from .mail import UNKNOWN_SENDER, InboundMail, Skip
-from .mime import collect_body, header_raw, header_text, parse_bytes
+from .mime import collect_body, header_text, parse_bytes, raw_headers
 
 Filter = Callable[[InboundMail], InboundMail]
 
 
 def parse(mail: InboundMail) -> InboundMail:
     mail.msg = parse_bytes(mail.raw)
-    mail.subject = header_text(mail.msg, "subject")[:998]
-    mail.from_address, mail.from_name = identity.sender_of(mail.msg)
+    mail.headers = raw_headers(mail.msg)
+    mail.subject = header_text(mail.msg, "subject")[:998] if "subject" in mail.headers else ""
+    mail.from_address, mail.from_name = identity.sender_of(mail.msg, mail.headers)
     return mail
 
 
@@ -34,7 +36,7 @@ def detect_loop(mail: InboundMail) -> InboundMail:
 
 
 def detect_bounce(mail: InboundMail) -> InboundMail:
-    is_bounce, automatic, info = detection.bounce_info(mail.msg, mail.from_address)
+    is_bounce, automatic, info = detection.bounce_info(mail.msg, mail.headers, mail.from_address)
     mail.is_bounce, mail.bounce = is_bounce, info
     if automatic:
         mail.auto_submitted = True
@@ -43,7 +45,7 @@ def detect_bounce(mail: InboundMail) -> InboundMail:
 
 
 def detect_auto_reply(mail: InboundMail) -> InboundMail:
-    reason = detection.auto_reply_reason(mail.msg, mail.subject)
+    reason = detection.auto_reply_reason(mail.headers, mail.subject)
     if reason and not mail.auto_submitted:
         mail.auto_submitted, mail.auto_reason = True, reason
     return mail
@@ -59,16 +61,16 @@ def identify_sender(mail: InboundMail) -> InboundMail:
 
 
 def thread_hints(mail: InboundMail) -> InboundMail:
-    msg = mail.msg
+    headers = mail.headers
     assert mail.sender is not None
     mail.thread = ThreadHints(
         conversation_id=mail.sender.channel_user_id,
-        message_id=identity.first_message_id(header_raw(msg, "message-id")),
-        in_reply_to=identity.first_message_id(header_raw(msg, "in-reply-to")),
-        references=tuple(identity.message_ids(header_raw(msg, "references"))),
+        message_id=identity.first_message_id(clean(headers.get("message-id", ""))),
+        in_reply_to=identity.first_message_id(clean(headers.get("in-reply-to", ""))),
+        references=tuple(identity.message_ids(clean(headers.get("references", "")))),
         ticket_number=identity.ticket_number(mail.subject, mail.ctx.ticket_token_pattern),
     )
-    mail.sent_at = identity.sent_at(msg)
+    mail.sent_at = identity.sent_at(headers)
     mail.forwarded = identity.is_forward(mail.subject)
     return mail
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from .mime import header_addresses, header_raw
+from .charsets import clean
+from .mime import header_addresses
 
 _MSGID = re.compile(r"<([^<>\s]{1,994})>")
 _FORWARD = re.compile(
@@ -18,14 +20,14 @@ _FORWARD = re.compile(
 )
 
 
-def sender_of(msg: Message) -> tuple[str | None, str]:
+def sender_of(msg: Message, headers: Mapping[str, str]) -> tuple[str | None, str]:
     """``(address, display name)`` of the author: From, else Sender, else Return-Path."""
     for name in ("from", "sender"):
         pairs = header_addresses(msg, name)
         if pairs:
             display, address = pairs[0]
             return address, display
-    return_path = header_raw(msg, "return-path").strip().strip("<>").lower()
+    return_path = clean(headers.get("return-path", "")).strip().strip("<>").lower()
     if "@" in return_path and " " not in return_path and len(return_path) <= 320:
         return return_path, ""
     return None, ""
@@ -77,8 +79,8 @@ def ticket_number(subject: str, pattern: str) -> int | None:
         return None
 
 
-def sent_at(msg: Message) -> datetime | None:
-    value = header_raw(msg, "date")
+def sent_at(headers: Mapping[str, str]) -> datetime | None:
+    value = clean(headers.get("date", "")).strip()
     if not value:
         return None
     try:

@@ -40,6 +40,8 @@ class InboundMail:
     raw: bytes
     ctx: MailboxContext
     msg: EmailMessage = field(default_factory=EmailMessage)
+    headers: dict[str, str] = field(default_factory=dict)
+    """First raw value of each top-level header, by lower-case name (see ``mime.raw_headers``)."""
     subject: str = ""
     from_address: str | None = None
     from_name: str = ""

@@ -44,7 +44,16 @@ class _CachingHeaderRegistry(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._cached = functools.lru_cache(maxsize=4096)(super().__call__)
+        self._classes: dict[str, type[BaseHeader]] = {}
         self._plain = self[""]  # the default (unstructured) header class
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        # The stdlib builds a new class with type() on every header it parses; once a name.
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(key)
+        return cls
 
     def __call__(self, name: str, value: str) -> BaseHeader:
         try:
@@ -70,6 +79,14 @@ def parse_bytes(raw: bytes) -> EmailMessage:
     if not any(name.lower() in _MAIL_HEADERS for name in msg.keys()):
         raise UnparseableMail("no mail header block (not an RFC 822 message)")
     return msg
+
+
+def raw_headers(msg: Message) -> dict[str, str]:
+    """The first raw (undecoded) value of every header, by lower-case name."""
+    index: dict[str, str] = {}
+    for key, value in msg.raw_items():
+        index.setdefault(key.lower(), str(value))
+    return index
 
 
 def _raw_value(msg: Message, name: str) -> str | None:
@@ -116,21 +133,26 @@ def header_raw(msg: Message, name: str) -> str:
 
 
 def header_addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """``(display name, address)`` pairs from every ``name`` header; addresses lower case."""
-    pairs: list[tuple[str, str]] = []
+    """``(display name, address)`` pairs from every ``name`` header; addresses lower case.
+
+    Parsed with ``email.utils.getaddresses`` on the raw values and display names decoded
+    afterwards: many times faster than the header registry's address parser, and it
+    takes whatever broken shapes real mail has."""
+    lname = name.lower()
+    raws = [str(v) for k, v in msg.raw_items() if k.lower() == lname]
+    if not raws:
+        return []
     try:
-        headers = msg.get_all(name) or []
-        for header in headers:
-            for addr in getattr(header, "addresses", ()):
-                pairs.append((str(addr.display_name), str(addr.addr_spec)))
-    except Exception:
-        raws = [str(v) for k, v in msg.raw_items() if k.lower() == name.lower()]
-        pairs = [(_decode_rfc2047(n), a) for n, a in email.utils.getaddresses(raws)]
+        pairs = email.utils.getaddresses(raws)
+    except Exception:  # pragma: no cover - getaddresses is lenient
+        return []
     result = []
     for display, address in pairs:
         address = clean(address).strip().strip("<>").lower()
         if "@" in address and len(address) <= 320 and " " not in address:
-            result.append((clean(display).strip()[:512], address))
+            if "=?" in display:
+                display = _decode_rfc2047(display)
+            result.append((" ".join(clean(display).split())[:512], address))
     return result
 
 
