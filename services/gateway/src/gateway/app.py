@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.health import Readiness, redis_check
+from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.service import build_app
 from redis.asyncio import Redis
 
 from .channel_routes import WebhookEdge, webhooks_router
 from .handlers import webform_router
+from .media import media_router
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 
@@ -33,13 +36,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redis, settings.webhook_rate_limit_per_minute, prefix="gateway:rl:webhook"
     )
 
+    routers = [
+        webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute)),
+        webhooks_router(WebhookEdge(settings, broker, webhook_limiter, accounts)),
+    ]
+    if settings.media_link_key:
+        routers.append(media_router(MediaLinks(settings.media_link_key), make_blob_store(settings)))
     return build_app(
         settings,
         broker,
         readiness=readiness,
         on_shutdown=[redis.aclose, accounts.aclose],
-        routers=[
-            webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute)),
-            webhooks_router(WebhookEdge(settings, broker, webhook_limiter, accounts)),
-        ],
+        routers=routers,
     )

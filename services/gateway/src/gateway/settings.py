@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from helpdesk_common.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -23,3 +24,5 @@ class GatewaySettings(ServiceSettings):
     public_base_url: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     viber_api_base_url: str = "https://chatapi.viber.com/pa"
+    # Signed links to blobs (reply media that Viber fetches by URL); off without a key.
+    media_link_key: str | None = Field(default=None, validation_alias="MEDIA_LINK_KEY")

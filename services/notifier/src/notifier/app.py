@@ -6,19 +6,26 @@ from fastapi import FastAPI
 from helpdesk_common import logs
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
+from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness, redis_check
+from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.records import Channel
+from helpdesk_common.sent_messages import SentMessageMap
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
 from redis.asyncio import Redis
 
 from .handlers import TicketEventsHandler
+from .messenger_parts import PartLog
 from .push import PushPublisher
 from .send_log import SendLog
 from .sending import EmailChannel, OutboundSender
 from .settings import NotifierSettings
 from .smtp_sender import SmtpSender
+from .telegram_sender import TelegramChannel
+from .viber_sender import ViberChannel
+from .vk_sender import VkChannel
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
@@ -27,10 +34,30 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     broker = make_broker(settings)
     redis = Redis.from_url(settings.redis_url)
     push = PushPublisher(redis, settings.push_channel, settings.seen_ttl_seconds)
+    blobs = make_blob_store(settings)
+    accounts = ChannelAccountDirectory(
+        settings.ticket_core_url,
+        settings.internal_token,
+        ttl_seconds=settings.account_cache_ttl_seconds,
+    )
+    parts = PartLog(redis, settings.send_state_ttl_seconds)
+    sent = SentMessageMap(redis)
+    links = (
+        MediaLinks(settings.media_link_key, settings.public_media_base_url)
+        if settings.media_link_key and settings.public_media_base_url
+        else None
+    )
+    telegram = TelegramChannel(settings, accounts, blobs, parts, sent)
+    viber = ViberChannel(settings, accounts, parts, sent, links)
     sender = OutboundSender(
         broker,
         SendLog(redis, settings.send_state_ttl_seconds),
-        {Channel.EMAIL: EmailChannel(settings, SmtpSender(settings), make_blob_store(settings))},
+        {
+            Channel.EMAIL: EmailChannel(settings, SmtpSender(settings), blobs),
+            Channel.TELEGRAM: telegram,
+            Channel.VIBER: viber,
+            Channel.VK: VkChannel(settings, accounts, blobs, parts, sent),
+        },
         settings.service_name,
     )
     subscribe_batches(
@@ -50,4 +77,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
 
-    return build_app(settings, broker, readiness=readiness, on_shutdown=[redis.aclose])
+    return build_app(
+        settings,
+        broker,
+        readiness=readiness,
+        on_shutdown=[telegram.aclose, viber.aclose, accounts.aclose, redis.aclose],
+    )

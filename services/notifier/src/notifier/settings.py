@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Literal
 
 from helpdesk_common.settings import ServiceSettings
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -26,3 +26,17 @@ class NotifierSettings(ServiceSettings):
     email_reply_to: str | None = None
     email_domain: str = "helpdesk.local"
     send_state_ttl_seconds: int = 30 * 24 * 3600
+    # Messenger replies: channel accounts from ticket-core's internal API.
+    ticket_core_url: str = "http://127.0.0.1:8081"
+    internal_token: str | None = None
+    account_cache_ttl_seconds: float = 30.0
+    telegram_api_base_url: str = "https://api.telegram.org"
+    viber_api_base_url: str = "https://chatapi.viber.com/pa"
+    vk_api_base_url: str = "https://api.vk.ru"
+    vk_api_version: str = "5.199"
+    vk_rps_delay: float = 0.05
+    provider_timeout_seconds: float = 15.0
+    max_retry_wait_seconds: float = 3.0
+    # Viber fetches reply media by URL: signed links served by the gateway.
+    public_media_base_url: str | None = None
+    media_link_key: str | None = Field(default=None, validation_alias="MEDIA_LINK_KEY")
