@@ -58,27 +58,32 @@ def machine_facts() -> dict[str, object]:
     }
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds user+system) of one process, or None if it is gone."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, user CPU seconds, system CPU seconds) of a process, or None if gone."""
     text = _read(f"/proc/{pid}/stat")
     if not text:
         return None
     fields = text[text.rfind(")") + 2 :].split()  # after "pid (comm) "
     ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
-    return ppid, (utime + stime) / _CLK_TCK
+    return ppid, utime / _CLK_TCK, stime / _CLK_TCK
 
 
-def cpu_seconds(root_pid: int, *, with_children: bool = False) -> float:
-    """CPU seconds of a live process (and, optionally, of its direct children, e.g.
-    PostgreSQL's backends under the postmaster). Exited children are not counted."""
-    own = _stat(root_pid)
-    total = own[1] if own else 0.0
+def cpu_seconds(root_pid: int, *, with_children: bool = False, system_only: bool = False) -> float:
+    """CPU seconds (user + system, or system only) of a live process and, optionally, of its
+    direct children (PostgreSQL's backends under the postmaster). Exited ones are not counted."""
+
+    def used(stat: tuple[int, float, float] | None) -> float:
+        if stat is None:
+            return 0.0
+        return stat[2] if system_only else stat[1] + stat[2]
+
+    total = used(_stat(root_pid))
     if with_children:
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 stat = _stat(int(entry))
                 if stat and stat[0] == root_pid:
-                    total += stat[1]
+                    total += used(stat)
     return total
 
 

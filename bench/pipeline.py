@@ -103,8 +103,10 @@ def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run
             pid(stack.postgres and stack.postgres.child),
             pid(stack.kafka and stack.kafka.child),
         )
+        tc_pids = [p for r in replicas if (p := pid(r.child))]
         return {
-            "ticket_core": sum(machine.cpu_seconds(p) for r in replicas if (p := pid(r.child))),
+            "ticket_core": sum(machine.cpu_seconds(p) for p in tc_pids),
+            "ticket_core_kernel": sum(machine.cpu_seconds(p, system_only=True) for p in tc_pids),
             "postgres": machine.cpu_seconds(pg, with_children=True) if pg else 0.0,
             "broker": machine.cpu_seconds(kafka) if kafka else 0.0,
             "bench": machine.self_cpu_seconds(),

@@ -38,6 +38,10 @@ def _print_ticket_core(tc: dict[str, Any], ratio: dict[str, Any]) -> None:
     print(f"  publish-to-commit latency, burst (backlog included): {_latency_line(tc['latency'])}")
     if tc["replicas"] > 1:
         print(f"  records handled per replica: {tc['handled_per_replica']}")
+    print(
+        f"  completion polled {tc['polls']} times; the benchmark's count queries took "
+        f"{tc['poll_query_seconds']:.1f} s in all"
+    )
     cpu = tc["cpu_seconds"]
     print("  CPU seconds in the phase: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     print(

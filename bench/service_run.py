@@ -84,18 +84,21 @@ def start_replica(stack: Stack, index: int) -> Replica:
     return Replica(child, port)
 
 
-# The key range of one prefix on the unique index: ``<prefix>:`` <= key < ``<prefix>;``
-# (';' follows ':'), so each poll reads the index, not the whole table (LIKE cannot use
-# the index under the database's C.UTF-8 collation). LIKE stays as a guard.
-_COUNT_SQL = (
-    "SELECT count(*) FROM messages"
-    " WHERE idempotency_key >= $1 AND idempotency_key < $2 AND idempotency_key LIKE $3"
-)
+# One phase's keys are the range ``<prefix>:`` <= key < ``<prefix>;`` (';' follows ':' in
+# the database's C.UTF-8 code-point order), so a poll reads that range of the unique index
+# instead of scanning the table (LIKE cannot use the index under this collation).
+# ``stored_exact`` checks the count with LIKE at the end of a phase.
+_COUNT_SQL = "SELECT count(*) FROM messages WHERE idempotency_key >= $1 AND idempotency_key < $2"
 
 
 async def stored(conn: asyncpg.Connection, prefix: str) -> int:
     """Rows of one phase committed so far."""
-    return int(await conn.fetchval(_COUNT_SQL, f"{prefix}:", f"{prefix};", f"{prefix}:%"))
+    return int(await conn.fetchval(_COUNT_SQL, f"{prefix}:", f"{prefix};"))
+
+
+async def stored_exact(conn: asyncpg.Connection, prefix: str) -> int:
+    sql = "SELECT count(*) FROM messages WHERE idempotency_key LIKE $1"
+    return int(await conn.fetchval(sql, f"{prefix}:%"))
 
 
 async def wait_stored(conn: asyncpg.Connection, prefix: str, n: int, timeout: float) -> None:
@@ -170,6 +173,8 @@ class BurstResult:
     latency: dict[str, float]
     handled_per_replica: list[int]
     cpu_seconds: dict[str, float]
+    polls: int
+    poll_query_seconds: float
     samples: list[tuple[float, int]] = field(repr=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -200,10 +205,14 @@ async def measure_burst(
     samples: list[tuple[float, int]] = []
     started = time.perf_counter()
 
+    poll_seconds = [0.0]  # the benchmark's own load on PostgreSQL, reported
+
     async def poll() -> None:
         while True:
+            asked = time.perf_counter()  # the count is as of the query's snapshot
             count = await stored(conn, prefix)
-            samples.append((time.perf_counter() - started, count))
+            poll_seconds[0] += time.perf_counter() - asked
+            samples.append((asked - started, count))
             if count >= n:
                 return
             if samples[-1][0] > timeout:
@@ -219,6 +228,8 @@ async def measure_burst(
         poller.cancel()
     seconds = samples[-1][0]
     cpu_after = cpu()
+    exact = await stored_exact(conn, prefix)
+    assert exact == n, f"{prefix}: {exact} rows match the prefix, {n} expected"
     async with httpx.AsyncClient(timeout=5) as client:
         await asyncio.sleep(0.5)  # the counter moves after the outbox flush that follows a commit
         handled = [
@@ -235,6 +246,8 @@ async def measure_burst(
         latency=await latency(conn, prefix),
         handled_per_replica=handled,
         cpu_seconds={k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after},
+        polls=len(samples),
+        poll_query_seconds=round(poll_seconds[0], 2),
         samples=samples,
     )
 
