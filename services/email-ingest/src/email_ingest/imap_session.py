@@ -25,7 +25,7 @@ from .imap_names import mailbox_arg
 from .mailboxes import MailboxConfig
 
 T = TypeVar("T")
-WaitResult = Literal["push", "timeout", "stopped"]
+WaitResult = Literal["push", "warning", "timeout", "stopped"]
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
@@ -204,10 +204,28 @@ class ImapSession:
         else:
             _ok(await self._call(self.client.expunge()), "EXPUNGE")
 
+    async def folder_replaced(self) -> bool:
+        """Re-SELECT the folder: was it deleted or recreated (new UIDVALIDITY) meanwhile?
+
+        Servers should say so unprompted, but Dovecot keeps a session on a deleted folder
+        quietly alive (no IDLE pushes, STATUS answers from the stale view), so the poller
+        re-selects after every quiet IDLE period or poll interval.
+        """
+        assert self.folder is not None
+        response = await self._call(self.client.select(mailbox_arg(self.mailbox.folder)))
+        if response.result != "OK":
+            return True
+        state = _folder_state(response.lines, self.mailbox.processed_keyword)
+        replaced = state.uidvalidity != self.folder.uidvalidity
+        self.folder = state
+        return replaced
+
     async def wait_for_change(self, timeout: float, stop: asyncio.Event) -> WaitResult:
         """IDLE until the server reports something, ``timeout`` passes or ``stop`` is set.
 
-        Without IDLE (or with ``use_idle`` off) this simply waits ``timeout`` seconds.
+        ``warning``: the server pushed an untagged NO/BAD (Dovecot does, endlessly, once the
+        selected folder was deleted), so the caller should check the folder. Without IDLE
+        (or with ``use_idle`` off) this simply waits ``timeout`` seconds.
         """
         if not (self.mailbox.use_idle and self.idle_supported):
             return await self._sleep(timeout, stop)
@@ -229,7 +247,11 @@ class ImapSession:
         if stopping in done:
             result = "stopped"
         elif push in done and push.result() != aioimaplib.STOP_WAIT_SERVER_PUSH:
-            result = "push"
+            lines = [bytes(x) for x in push.result() if isinstance(x, bytes | bytearray)]
+            if any(x.startswith(b"BYE") for x in lines):
+                raise ImapConnectionLost("the server said BYE")
+            warned = any(x.startswith((b"NO", b"BAD")) for x in lines)
+            result = "warning" if warned else "push"
         self.client.idle_done()
         _ok(await self._call(idle, self.timeout), "IDLE")
         return result
@@ -242,9 +264,13 @@ class ImapSession:
         return "stopped"
 
     async def close(self) -> None:
-        """LOGOUT if still connected, then drop the connection."""
+        """LOGOUT if connected and idle, then drop the connection."""
         protocol = self.client.protocol
-        if not self._lost.is_set() and protocol.state in (aioimaplib.AUTH, aioimaplib.SELECTED):
+        if (
+            not self._lost.is_set()
+            and protocol.state in (aioimaplib.AUTH, aioimaplib.SELECTED)
+            and protocol.pending_sync_command is None  # e.g. an IDLE we were cancelled in
+        ):
             with contextlib.suppress(Exception):  # best effort: we drop the connection anyway
                 await self._call(self.client.logout(), min(self.timeout, 2.0))
         if protocol.transport is not None:

@@ -36,7 +36,7 @@ from .backoff import Backoff
 from .checkpoints import Checkpoint, CheckpointStore
 from .context import MailboxContext
 from .failed import FailedMail, FailedMails
-from .imap_session import ImapAuthError, ImapSession
+from .imap_session import ImapAuthError, ImapError, ImapSession
 from .lease import Lease, LeaseLost
 from .mailboxes import MailboxConfig
 from .pipeline import Skip, build_inbound
@@ -114,7 +114,7 @@ class MailboxPoller:
     async def stop(self, grace: float | None = None) -> None:
         """Finish the mail in flight, log out, release the lease (cancel after ``grace``)."""
         self._stop.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
             return
         grace = self.tuning.stop_grace_seconds if grace is None else grace
         try:
@@ -248,9 +248,11 @@ class MailboxPoller:
                 continue  # more may have arrived meanwhile: look again before waiting
             self.state.waiting = True
             try:
-                await session.wait_for_change(wait, self._stop)
+                woke = await session.wait_for_change(wait, self._stop)
             finally:
                 self.state.waiting = False
+            if woke in ("timeout", "warning") and await session.folder_replaced():
+                raise ImapError(f"folder {self.mailbox.folder} was deleted or recreated")
 
     def _filter_keyword(self, session: ImapSession) -> str | None:
         """In flag mode, searches skip mail carrying our keyword (already published)."""
@@ -302,9 +304,7 @@ class MailboxPoller:
         if flags:
             await session.add_flags(uid, flags)
 
-    async def _record_failure(
-        self, uid: int, uidvalidity: int, raw: bytes, exc: Exception
-    ) -> None:
+    async def _record_failure(self, uid: int, uidvalidity: int, raw: bytes, exc: Exception) -> None:
         sha: str | None = None
         with contextlib.suppress(Exception):
             sha = (await self.deps.blobs.put(raw, "message/rfc822")).sha256
