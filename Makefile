@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test env lint bench clean
+.PHONY: up test test-servers env lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,8 +22,12 @@ up: env
 	$(PY) -m devstack up .data
 
 ## Run the test suite (starts its own PostgreSQL, Redis and broker on free ports).
-test: env
+test: env test-servers
 	$(PY) -m pytest
+
+## Servers the tests need that PyPI does not ship (Dovecot IMAP); no-op once installed.
+test-servers:
+	bash scripts/install-test-servers.sh
 
 lint: env
 	$(VENV)/bin/ruff check libs services tests bench
