@@ -20,69 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
-from faststream.kafka import KafkaBroker
 from helpdesk_common import logs
-from helpdesk_common.blobstore import BlobStore
-from helpdesk_common.broker import publish
-from helpdesk_common.records import InboundMessage
-from helpdesk_common.topics import INBOUND_MESSAGES
 
 from . import metrics
 from .backoff import Backoff
 from .checkpoints import Checkpoint, CheckpointStore
-from .context import MailboxContext
-from .failed import FailedMail, FailedMails
+from .failed import FailedMails
 from .imap_session import ImapAuthError, ImapError, ImapSession
 from .lease import Lease, LeaseLost
+from .mail_handler import MailHandler
 from .mailboxes import MailboxConfig
-from .pipeline import Skip, build_inbound
+from .runtime import Convert, PollerDeps, PollerState, PollerTuning, scrub
 
 log = logs.get_logger(__name__)
 
-Convert = Callable[[bytes, MailboxContext, BlobStore], Awaitable[InboundMessage]]
-# Errors that say nothing about the mail itself: retry it after reconnecting.
-TRANSIENT = (OSError, TimeoutError, ConnectionError)
-
-
-@dataclass(frozen=True)
-class PollerTuning:
-    lease_ttl_seconds: float = 30.0
-    imap_timeout_seconds: float = 30.0
-    backoff_initial_seconds: float = 1.0
-    backoff_max_seconds: float = 120.0
-    stop_grace_seconds: float = 15.0
-    failed_list_max: int = 10_000
-
-
-@dataclass(frozen=True)
-class PollerDeps:
-    broker: KafkaBroker
-    redis: Any
-    blobs: BlobStore
-    producer: str
-    replica_id: str
-    redis_prefix: str = "email-ingest"
-    convert: Convert = build_inbound
-
-
-@dataclass
-class PollerState:
-    """What the poller is doing, for status pages and tests."""
-
-    holding_lease: bool = False
-    connected: bool = False
-    waiting: bool = False
-    sessions: int = 0
-    connect_failures: int = 0
-    """Consecutive failed sessions (reset once a session gets as far as searching)."""
-    last_error: str | None = None
-    published: int = 0
-    skipped: int = 0
-    failed: int = 0
+__all__ = ["Convert", "MailboxPoller", "PollerDeps", "PollerState", "PollerTuning"]
 
 
 class MailboxPoller:
@@ -90,7 +43,6 @@ class MailboxPoller:
         self.mailbox = mailbox
         self.deps = deps
         self.tuning = tuning
-        self.ctx = mailbox.context()
         self.lease = Lease(
             deps.redis,
             f"{deps.redis_prefix}:lease:{mailbox.name}",
@@ -101,6 +53,7 @@ class MailboxPoller:
         self.failures = FailedMails(deps.redis, deps.redis_prefix, tuning.failed_list_max)
         self.state = PollerState()
         self.log = log.bind(mailbox=mailbox.name, account=mailbox.account)
+        self.handler = MailHandler(mailbox, deps, self.failures, self.state, self.log)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._release_on_exit = True
@@ -195,18 +148,10 @@ class MailboxPoller:
 
     def _session_failed(self, event: str, exc: BaseException, *, error: bool) -> None:
         self.state.connect_failures += 1
-        self.state.last_error = self._safe(exc)
+        self.state.last_error = scrub(exc, self.mailbox.password.get_secret_value())
         metrics.SESSION_FAILURES.labels(self.mailbox.name).inc()
         emit = self.log.error if error else self.log.warning
         emit(event, error=self.state.last_error, failures=self.state.connect_failures)
-
-    def _safe(self, exc: BaseException, limit: int = 300) -> str:
-        """An error as text, without the password even if a library echoed it."""
-        text = f"{type(exc).__name__}: {exc}"
-        secret = self.mailbox.password.get_secret_value()
-        if secret:
-            text = text.replace(secret, "***")
-        return text[:limit]
 
     async def _sync(self, session: ImapSession, backoff: Backoff) -> None:
         assert session.folder is not None
@@ -241,7 +186,7 @@ class MailboxPoller:
             for uid in uids:
                 if self._stop.is_set():
                     return
-                await self._process(session, uid, uidvalidity)
+                await self.handler.handle(session, uid, uidvalidity)
                 checkpoint = Checkpoint(self.mailbox.folder, uidvalidity, uid)
                 await self.checkpoints.save(self.mailbox.name, checkpoint, self.lease)
             if uids:
@@ -253,6 +198,9 @@ class MailboxPoller:
                 self.state.waiting = False
             if woke in ("timeout", "warning") and await session.folder_replaced():
                 raise ImapError(f"folder {self.mailbox.folder} was deleted or recreated")
+            if woke == "warning":  # the folder is fine: don't spin if the server keeps warning
+                self.log.warning("imap_server_warning_during_idle")
+                await self._sleep(1.0)
 
     def _filter_keyword(self, session: ImapSession) -> str | None:
         """In flag mode, searches skip mail carrying our keyword (already published)."""
@@ -263,65 +211,3 @@ class MailboxPoller:
             self.log.warning("imap_keywords_not_permanent", keyword=self.mailbox.processed_keyword)
             return None
         return self.mailbox.processed_keyword
-
-    # -- one mail ---------------------------------------------------------------------
-
-    async def _process(self, session: ImapSession, uid: int, uidvalidity: int) -> None:
-        raw = await session.fetch_raw(uid)
-        if raw is None:
-            self.log.info("mail_vanished", uid=uid)
-            return
-        try:
-            record = await self.deps.convert(raw, self.ctx, self.deps.blobs)
-        except Skip as exc:
-            await self._mark_processed(session, uid)
-            self._count("skipped")
-            self.log.info("mail_skipped", uid=uid, reason=str(exc)[:300])
-            return
-        except TRANSIENT:
-            raise
-        except Exception as exc:
-            await self._record_failure(uid, uidvalidity, raw, exc)
-            return
-        await publish(self.deps.broker, INBOUND_MESSAGES, record, producer=self.deps.producer)
-        await self._mark_processed(session, uid)
-        self._count("published")
-        self.log.info(
-            "mail_published",
-            uid=uid,
-            idempotency_key=record.idempotency_key,
-            correlation_id=record.correlation_id,
-        )
-
-    async def _mark_processed(self, session: ImapSession, uid: int) -> None:
-        if self.mailbox.move_to is not None:
-            await session.move(uid, self.mailbox.move_to)
-            return
-        assert session.folder is not None
-        flags = [self.mailbox.processed_keyword] if session.folder.keywords_allowed else []
-        if self.mailbox.mark_seen:
-            flags.append("\\Seen")
-        if flags:
-            await session.add_flags(uid, flags)
-
-    async def _record_failure(self, uid: int, uidvalidity: int, raw: bytes, exc: Exception) -> None:
-        sha: str | None = None
-        with contextlib.suppress(Exception):
-            sha = (await self.deps.blobs.put(raw, "message/rfc822")).sha256
-        reason = self._safe(exc, limit=1000)
-        await self.failures.record(
-            FailedMail(self.mailbox.name, self.mailbox.folder, uidvalidity, uid, reason, sha)
-        )
-        self._count("failed")
-        self.log.error(
-            "mail_conversion_failed",
-            uid=uid,
-            uidvalidity=uidvalidity,
-            error_type=type(exc).__name__,
-            raw_sha256=sha,
-            failed_list=self.failures.key(self.mailbox.name),
-        )
-
-    def _count(self, outcome: str) -> None:
-        setattr(self.state, outcome, getattr(self.state, outcome) + 1)
-        metrics.MAILS.labels(self.mailbox.name, outcome).inc()
