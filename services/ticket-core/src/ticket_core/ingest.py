@@ -1,8 +1,12 @@
 """Inbound messages become contacts, tickets and messages: one transaction per batch.
 
-Idempotent: a message whose idempotency key is stored is acknowledged and dropped.
-Every change is announced by ticket events written to the outbox in the same
-transaction, so an event is never lost when the process dies after the commit.
+Set-based: a batch costs a fixed number of statements (contacts, candidate tickets,
+id allocation, one executemany per table), not a few per message. Messages are decided
+in order, so one customer's messages keep their order and a ticket opened by one
+message is found by the next. Idempotent: a message whose idempotency key is stored is
+acknowledged and dropped. Every change is announced by ticket events written to the
+outbox in the same transaction, so an event is never lost when the process dies after
+the commit.
 """
 
 from __future__ import annotations
@@ -12,24 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpdesk_common import correlation
 from helpdesk_common.logs import get_logger
 from helpdesk_common.records import InboundMessage, TicketEvent, TicketEventKind
 from helpdesk_common.topics import TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
+from .contacts import resolve_contacts
 from .models import MessageKind, TicketStatus
-from .threading import (
-    Action,
-    conversation_key,
-    decide,
-    new_ticket_subject,
-    reference_ids,
-    sender_may_join,
-)
+from .thread_index import ThreadIndex
+from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
 
 log = get_logger(__name__)
+Ticket = dict[str, Any]
 
 
 class ConcurrentDuplicate(Exception):
@@ -46,54 +45,30 @@ class IngestResult:
     outbox_ids: list[int] = field(default_factory=list)
 
 
-def sender_identities(message: InboundMessage) -> list[repo.Identity]:
-    """Identities in order of trust: the channel's own user id, then email, then phone."""
-    sender = message.sender
-    found: list[repo.Identity] = [(message.channel.value, sender.channel_user_id.lower())]
-    if sender.email:
-        found.append(("email", sender.email.strip().lower()))
-    if sender.phone:
-        found.append(("phone", sender.phone.strip()))
-    return list(dict.fromkeys(found))
+@dataclass
+class _Step:
+    """What one message does: the ticket it lands in and the status change it makes."""
+
+    message: InboundMessage
+    contact_id: int
+    ticket: Ticket
+    opened: bool
+    status_change: tuple[str, str] | None = None
 
 
-async def identify_contact(session: AsyncSession, message: InboundMessage) -> int:
-    known = sender_identities(message)
-    sender = message.sender
-    contact_id = await repo.contact_for_identities(session, known)
-    if contact_id is None:
-        contact_id = await repo.create_contact(
-            session, display_name=sender.display_name, email=sender.email, phone=sender.phone
-        )
-    else:
-        await repo.fill_contact_gaps(
-            session,
-            contact_id,
-            email=sender.email,
-            phone=sender.phone,
-            display_name=sender.display_name,
-        )
-    await repo.add_identities(session, contact_id, known)
-    return contact_id
-
-
-async def _candidate_ticket(
-    session: AsyncSession, message: InboundMessage, contact_id: int
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(ticket to thread into, ticket it only resembles): a subject token or reference from
-    a sender who does not belong on that ticket opens a new ticket flagged as a possible
-    duplicate instead of joining someone else's thread."""
-    ticket = None
-    if message.thread.ticket_number is not None:
-        ticket = await repo.ticket_by_number(session, message.thread.ticket_number)
-    if ticket is None:
-        ticket = await repo.ticket_by_message_ids(session, reference_ids(message))
-    if ticket is not None:
-        if await _sender_belongs(session, message, contact_id, ticket):
-            return ticket, None
-        return None, ticket
-    key = conversation_key(message)
-    return (await repo.latest_ticket_for_conversation(session, key) if key else None), None
+def _event(
+    kind: TicketEventKind, ticket: Ticket, message: InboundMessage, **extra: Any
+) -> TicketEvent:
+    return TicketEvent(
+        kind=kind,
+        ticket_id=ticket["id"],
+        ticket_number=ticket["number"],
+        contact_id=ticket["contact_id"],
+        channel=message.channel,
+        status=extra.pop("status", ticket["status"]),
+        correlation_id=message.correlation_id,
+        **extra,
+    )
 
 
 async def _sender_belongs(
@@ -140,82 +115,125 @@ async def _ingest_bounce(
     return True
 
 
-def _event(
-    kind: TicketEventKind, ticket: dict[str, Any], message: InboundMessage, **extra: Any
-) -> TicketEvent:
-    return TicketEvent(
-        kind=kind,
-        ticket_id=ticket["id"],
-        ticket_number=ticket["number"],
-        contact_id=ticket["contact_id"],
-        channel=message.channel,
-        status=extra.pop("status", ticket["status"]),
-        correlation_id=message.correlation_id,
-        **extra,
-    )
+async def _candidate(
+    session: AsyncSession, index: ThreadIndex, message: InboundMessage, contact_id: int
+) -> tuple[Ticket | None, Ticket | None]:
+    """(ticket to thread into, ticket it only resembles): a subject token or reference from
+    a sender who does not belong on that ticket opens a new ticket flagged as a possible
+    duplicate instead of joining someone else's thread."""
+    ticket = index.by_reference(message)
+    if ticket is not None:
+        if "id" not in ticket or await _sender_belongs(session, message, contact_id, ticket):
+            return ticket, None
+        return None, ticket
+    return index.by_conversation(message), None
 
 
-async def _ingest_one(
+def _open(message: InboundMessage, contact_id: int, now: datetime, **links: Any) -> Ticket:
+    return {
+        "subject": new_ticket_subject(message),
+        "description": message.text,
+        "status": TicketStatus.OPEN.value,
+        "channel": message.channel.value,
+        "channel_account": message.channel_account,
+        "conversation_key": conversation_key(message),
+        "contact_id": contact_id,
+        "created_at": now,
+        "updated_at": now,
+        "last_customer_message_at": now,
+        "resolved_at": None,
+        "closed_at": None,
+        **links,
+    }
+
+
+async def _plan(
     session: AsyncSession,
-    message: InboundMessage,
-    result: IngestResult,
+    messages: Sequence[InboundMessage],
     now: datetime,
     window: timedelta,
-) -> None:
-    if message.is_bounce and await _ingest_bounce(session, message, result):
-        return
-    contact_id = await identify_contact(session, message)
-    candidate, resembled = await _candidate_ticket(session, message, contact_id)
-    decision = decide(candidate, message, now=now, reopen_window=window)
-    ticket = decision.ticket
-    if decision.action in (Action.NEW, Action.FOLLOW_UP):
-        ticket = await repo.insert_ticket(
-            session,
-            {
-                "subject": new_ticket_subject(message),
-                "description": message.text,
-                "status": TicketStatus.OPEN,
-                "channel": message.channel.value,
-                "channel_account": message.channel_account,
-                "conversation_key": conversation_key(message),
-                "contact_id": contact_id,
-                "follow_up_of_id": ticket["id"] if ticket else None,
-                "possible_duplicate_of_id": resembled["id"] if resembled else None,
-                "last_customer_message_at": now,
-            },
-        )
-        result.created += 1
-        result.events.append(_event(TicketEventKind.TICKET_CREATED, ticket, message))
-    else:
-        assert ticket is not None
-        result.appended += 1
-        if decision.new_status and decision.new_status != ticket["status"]:
-            await repo.set_ticket_status(session, ticket["id"], decision.new_status, now)
-            result.reopened += decision.action is Action.REOPEN
-            result.events.append(
-                _event(
-                    TicketEventKind.STATUS_CHANGED,
-                    ticket,
-                    message,
-                    status=decision.new_status,
-                    previous_status=ticket["status"],
-                )
+) -> list[_Step]:
+    contact_ids = await resolve_contacts(session, messages)
+    index = await ThreadIndex.load(session, messages)
+    steps: list[_Step] = []
+    for message, contact_id in zip(messages, contact_ids, strict=True):
+        candidate, resembled = await _candidate(session, index, message, contact_id)
+        decision = decide(candidate, message, now=now, reopen_window=window)
+        if decision.action in (Action.NEW, Action.FOLLOW_UP):
+            ticket = _open(
+                message,
+                contact_id,
+                now,
+                follow_up_of_id=candidate["id"] if candidate else None,
+                possible_duplicate_of_id=resembled["id"] if resembled else None,
             )
-            ticket = {**ticket, "status": decision.new_status}
-        await repo.touch_ticket(session, ticket["id"], now, customer=not message.auto_submitted)
+            index.opened(ticket)
+            steps.append(_Step(message, contact_id, ticket, opened=True))
+        else:
+            assert decision.ticket is not None
+            ticket = decision.ticket
+            step = _Step(message, contact_id, ticket, opened=False)
+            if decision.new_status and decision.new_status != ticket["status"]:
+                step.status_change = (ticket["status"], decision.new_status)
+                ticket.update(status=decision.new_status, resolved_at=None, closed_at=None)
+            ticket["updated_at"] = now
+            if not message.auto_submitted:
+                ticket["last_customer_message_at"] = now
+            steps.append(step)
+        index.stored(message, ticket)
+    return steps
 
-    message_id = await repo.insert_message(session, _message_row(message, ticket["id"], contact_id))
-    if message_id is None:
-        raise ConcurrentDuplicate(message.idempotency_key)
-    result.events.append(
-        _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
-    )
-    log.info(
-        "inbound_stored",
-        action=decision.action.value,
-        ticket_id=ticket["id"],
-        message_id=message_id,
-        channel=message.channel.value,
+
+async def _write(session: AsyncSession, steps: list[_Step], result: IngestResult) -> None:
+    opened = [s.ticket for s in steps if s.opened]
+    ids = await repo.allocate_ids(session, "tickets_id_seq", len(opened))
+    numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
+    for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
+        ticket.update(id=ticket_id, number=number)
+    await repo.insert_rows(session, repo.tickets, opened)
+
+    message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
+    rows = []
+    touched: dict[int, Ticket] = {}
+    for step, message_id in zip(steps, message_ids, strict=True):
+        message, ticket = step.message, step.ticket
+        rows.append({**_message_row(message, ticket["id"], step.contact_id), "id": message_id})
+        if step.opened:
+            result.created += 1
+            result.events.append(_event(TicketEventKind.TICKET_CREATED, ticket, message))
+        else:
+            result.appended += 1
+            if step.status_change:
+                previous, status = step.status_change
+                result.reopened += previous in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+                result.events.append(
+                    _event(
+                        TicketEventKind.STATUS_CHANGED,
+                        ticket,
+                        message,
+                        status=status,
+                        previous_status=previous,
+                    )
+                )
+            if ticket["id"] not in {t["id"] for t in opened}:
+                touched[ticket["id"]] = ticket
+        result.events.append(
+            _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+        )
+    await repo.insert_rows(session, repo.messages, rows)
+    await repo.update_tickets(
+        session,
+        [
+            {
+                "b_id": t["id"],
+                "b_status": t["status"],
+                "b_updated_at": t["updated_at"],
+                "b_last_customer_message_at": t["last_customer_message_at"],
+                "b_resolved_at": t["resolved_at"],
+                "b_closed_at": t["closed_at"],
+            }
+            for t in touched.values()
+        ],
     )
 
 
@@ -250,20 +268,34 @@ async def ingest_batch(
     reopen_window: timedelta,
     now: datetime | None = None,
 ) -> IngestResult:
-    """Store a batch inside the caller's transaction; the caller commits."""
+    """Store a batch inside the caller's transaction; the caller commits.
+
+    A unique violation on the idempotency key (another replica stored the same message
+    a moment ago) aborts the transaction; the batch's retry then drops that message.
+    """
     now = now or datetime.now(UTC)
     result = IngestResult()
     seen = await repo.existing_idempotency_keys(session, [m.idempotency_key for m in messages])
+    fresh: list[InboundMessage] = []
     for message in messages:
         if message.idempotency_key in seen:
             result.duplicates += 1
             continue
         seen.add(message.idempotency_key)
-        with correlation.bound(message.correlation_id):
-            await _ingest_one(session, message, result, now, reopen_window)
-    if result.duplicates:
-        log.info("inbound_duplicates_dropped", count=result.duplicates)
+        if message.is_bounce and await _ingest_bounce(session, message, result):
+            continue
+        fresh.append(message)
+    if fresh:
+        await _write(session, await _plan(session, fresh, now, reopen_window), result)
     result.outbox_ids = await repo.add_outbox(
         session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in result.events]
+    )
+    log.info(
+        "inbound_batch_stored",
+        received=len(messages),
+        created=result.created,
+        appended=result.appended,
+        reopened=result.reopened,
+        duplicates=result.duplicates,
     )
     return result

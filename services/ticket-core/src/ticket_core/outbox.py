@@ -38,7 +38,7 @@ class OutboxRelay:
         if ids is not None and not ids:
             return 0
         async with self._sessions() as session, session.begin():
-            rows = await repo.lock_outbox(session, ids, _SWEEP_LIMIT)
+            rows = await repo.lock_outbox(session, ids, len(ids) if ids else _SWEEP_LIMIT)
             if not rows:
                 return 0
             by_topic: dict[str, list[str]] = {}

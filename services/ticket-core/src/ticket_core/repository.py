@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Contact, ContactIdentity, Message, OutboxEvent, Ticket
@@ -30,63 +30,6 @@ async def existing_idempotency_keys(session: AsyncSession, keys: Sequence[str]) 
     return {r[0] for r in rows}
 
 
-async def contact_for_identities(session: AsyncSession, known: Sequence[Identity]) -> int | None:
-    """The contact owning the first identity (in the given order of preference) that exists."""
-    for kind, value in known:
-        row = await session.execute(
-            select(identities.c.contact_id).where(
-                identities.c.kind == kind, identities.c.value == value
-            )
-        )
-        contact_id = row.scalar_one_or_none()
-        if contact_id is not None:
-            return int(contact_id)
-    return None
-
-
-async def create_contact(
-    session: AsyncSession, *, display_name: str, email: str | None, phone: str | None
-) -> int:
-    row = await session.execute(
-        insert(contacts)
-        .values(display_name=display_name, email=email, phone=phone)
-        .returning(contacts.c.id)
-    )
-    return int(row.scalar_one())
-
-
-async def add_identities(session: AsyncSession, contact_id: int, known: Iterable[Identity]) -> None:
-    values = [{"contact_id": contact_id, "kind": k, "value": v} for k, v in known]
-    if values:
-        await session.execute(insert(identities).values(values).on_conflict_do_nothing())
-
-
-async def fill_contact_gaps(
-    session: AsyncSession,
-    contact_id: int,
-    *,
-    email: str | None,
-    phone: str | None,
-    display_name: str,
-) -> None:
-    """Complete a contact's empty fields from a newer message; never overwrite what is there."""
-    await session.execute(
-        update(contacts)
-        .where(contacts.c.id == contact_id)
-        .values(
-            email=func.coalesce(contacts.c.email, email),
-            phone=func.coalesce(contacts.c.phone, phone),
-            display_name=func.coalesce(func.nullif(contacts.c.display_name, ""), display_name),
-        )
-    )
-
-
-async def ticket_by_number(session: AsyncSession, number: int) -> dict[str, Any] | None:
-    row = await session.execute(select(tickets).where(tickets.c.number == number))
-    found = row.mappings().first()
-    return dict(found) if found else None
-
-
 async def ticket_by_message_ids(
     session: AsyncSession, message_ids: Sequence[str]
 ) -> dict[str, Any] | None:
@@ -101,32 +44,6 @@ async def ticket_by_message_ids(
     )
     found = row.mappings().first()
     return dict(found) if found else None
-
-
-async def latest_ticket_for_conversation(session: AsyncSession, key: str) -> dict[str, Any] | None:
-    row = await session.execute(
-        select(tickets)
-        .where(tickets.c.conversation_key == key)
-        .order_by(tickets.c.id.desc())
-        .limit(1)
-    )
-    found = row.mappings().first()
-    return dict(found) if found else None
-
-
-async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
-    row = await session.execute(insert(tickets).values(**values).returning(tickets))
-    return dict(row.mappings().one())
-
-
-async def set_ticket_status(
-    session: AsyncSession, ticket_id: int, status: str, now: datetime
-) -> None:
-    await session.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id)
-        .values(status=status, updated_at=now, resolved_at=None, closed_at=None)
-    )
 
 
 async def touch_ticket(
@@ -151,12 +68,14 @@ async def insert_message(session: AsyncSession, values: dict[str, Any]) -> int |
 
 
 async def add_outbox(session: AsyncSession, rows: Sequence[tuple[str, str]]) -> list[int]:
-    if not rows:
-        return []
-    result = await session.execute(
-        insert(outbox).values([{"topic": t, "payload": p} for t, p in rows]).returning(outbox.c.id)
+    """Queue (topic, payload) records for publication; returns their outbox ids in order."""
+    ids = await allocate_ids(session, "outbox_id_seq", len(rows))
+    await insert_rows(
+        session,
+        outbox,
+        [{"id": i, "topic": t, "payload": p} for i, (t, p) in zip(ids, rows, strict=True)],
     )
-    return [int(r[0]) for r in result]
+    return ids
 
 
 async def lock_outbox(
@@ -270,3 +189,122 @@ async def set_delivery_by_message_id(
 async def message_by_id(session: AsyncSession, message_id: int) -> dict[str, Any]:
     row = await session.execute(select(messages).where(messages.c.id == message_id))
     return dict(row.mappings().one())
+
+
+# --- set-based statements for batch ingestion ---------------------------------------
+
+
+async def allocate_ids(session: AsyncSession, sequence: str, count: int) -> list[int]:
+    """Take ``count`` values from a sequence in one round trip."""
+    if count == 0:
+        return []
+    rows = await session.execute(
+        select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def contacts_by_identities(
+    session: AsyncSession, known: Iterable[Identity]
+) -> dict[Identity, int]:
+    pairs = list(set(known))
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(identities.c.kind, identities.c.value, identities.c.contact_id).where(
+            tuple_(identities.c.kind, identities.c.value).in_(pairs)
+        )
+    )
+    return {(str(k), str(v)): int(c) for k, v, c in rows}
+
+
+async def contacts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(contacts).where(contacts.c.id.in_(wanted)))
+    return {int(r["id"]): dict(r) for r in rows.mappings()}
+
+
+async def tickets_by_numbers(session: AsyncSession, numbers: Iterable[int]) -> list[dict[str, Any]]:
+    wanted = list(set(numbers))
+    if not wanted:
+        return []
+    rows = await session.execute(select(tickets).where(tickets.c.number.in_(wanted)))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def tickets_by_message_id_map(
+    session: AsyncSession, message_ids: Iterable[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(external Message-ID, its ticket) for every stored message with one of the ids."""
+    wanted = list(set(message_ids))
+    if not wanted:
+        return []
+    rows = await session.execute(
+        select(messages.c.external_message_id.label("_ref"), tickets)
+        .join(tickets, tickets.c.id == messages.c.ticket_id)
+        .where(messages.c.external_message_id.in_(wanted))
+    )
+    found = []
+    for r in rows.mappings():
+        row = dict(r)
+        found.append((str(row.pop("_ref")), row))
+    return found
+
+
+async def latest_tickets_for_conversations(
+    session: AsyncSession, keys: Iterable[str]
+) -> list[dict[str, Any]]:
+    wanted = list(set(keys))
+    if not wanted:
+        return []
+    rows = await session.execute(
+        select(tickets)
+        .ext(distinct_on(tickets.c.conversation_key))
+        .where(tickets.c.conversation_key.in_(wanted))
+        .order_by(tickets.c.conversation_key, tickets.c.id.desc())
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany INSERT; rows carry their (pre-allocated) ids."""
+    if rows:
+        await session.execute(insert(table), list(rows))
+
+
+async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))
+
+
+async def update_tickets(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Executemany UPDATE of status and timestamps, one row per ticket (``b_id`` is the key)."""
+    if rows:
+        await session.execute(
+            update(tickets)
+            .where(tickets.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                updated_at=bindparam("b_updated_at"),
+                last_customer_message_at=bindparam("b_last_customer_message_at"),
+                resolved_at=bindparam("b_resolved_at"),
+                closed_at=bindparam("b_closed_at"),
+            ),
+            list(rows),
+        )
+
+
+async def update_contacts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(
+            update(contacts)
+            .where(contacts.c.id == bindparam("b_id"))
+            .values(
+                email=bindparam("b_email"),
+                phone=bindparam("b_phone"),
+                display_name=bindparam("b_display_name"),
+            ),
+            list(rows),
+        )

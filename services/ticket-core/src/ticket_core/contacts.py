@@ -1,0 +1,100 @@
+"""Who wrote: every sender of a batch resolved to a contact with a few set-based queries.
+
+A sender is known by identities in order of trust: the channel's own user id, then email,
+then phone. The first identity that exists names the contact; otherwise a new contact is
+made (one per sender, even when the sender wrote several messages in the batch). The
+identities seen are added to the contact, and empty contact fields are filled in, so
+the same email on the web form and by email is one contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from helpdesk_common.records import InboundMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import repository as repo
+
+
+def sender_identities(message: InboundMessage) -> list[repo.Identity]:
+    sender = message.sender
+    found: list[repo.Identity] = [(message.channel.value, sender.channel_user_id.lower())]
+    if sender.email:
+        found.append(("email", sender.email.strip().lower()))
+    if sender.phone:
+        found.append(("phone", sender.phone.strip()))
+    return list(dict.fromkeys(found))
+
+
+def _gaps(contact: dict[str, Any], message: InboundMessage) -> dict[str, Any] | None:
+    sender = message.sender
+    filled = {
+        "email": contact["email"] or sender.email,
+        "phone": contact["phone"] or sender.phone,
+        "display_name": contact["display_name"] or sender.display_name,
+    }
+    if all(filled[k] == contact[k] for k in filled):
+        return None
+    contact.update(filled)
+    return {f"b_{k}": v for k, v in filled.items()} | {"b_id": contact["id"]}
+
+
+async def resolve_contacts(session: AsyncSession, messages: Sequence[InboundMessage]) -> list[int]:
+    """The contact id of each message's sender, creating contacts and identities as needed."""
+    per_message = [sender_identities(m) for m in messages]
+    owners = await repo.contacts_by_identities(session, (i for ids in per_message for i in ids))
+    new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
+    new_owners: dict[repo.Identity, dict[str, Any]] = {}
+    identity_rows: list[tuple[int | dict[str, Any], repo.Identity]] = []
+    chosen: list[int | dict[str, Any]] = []
+    for message, idents in zip(messages, per_message, strict=True):
+        owner: int | dict[str, Any] | None = next((owners[i] for i in idents if i in owners), None)
+        if owner is None:
+            owner = next((new_owners[i] for i in idents if i in new_owners), None)
+        if owner is None:
+            sender = message.sender
+            owner = {
+                "display_name": sender.display_name,
+                "email": sender.email,
+                "phone": sender.phone,
+            }
+            new_rows.append(owner)
+        for ident in idents:
+            if ident in owners or ident in new_owners:
+                continue
+            identity_rows.append((owner, ident))
+            if isinstance(owner, dict):
+                new_owners[ident] = owner
+            else:
+                owners[ident] = owner
+        chosen.append(owner)
+
+    new_ids = await repo.allocate_ids(session, "contacts_id_seq", len(new_rows))
+    for row, new_id in zip(new_rows, new_ids, strict=True):
+        row["id"] = new_id
+    await repo.insert_rows(session, repo.contacts, new_rows)
+    await repo.insert_identity_rows(
+        session,
+        [
+            {"contact_id": o["id"] if isinstance(o, dict) else o, "kind": kind, "value": value}
+            for o, (kind, value) in identity_rows
+        ],
+    )
+    await _fill_gaps(session, messages, chosen)
+    return [c["id"] if isinstance(c, dict) else c for c in chosen]
+
+
+async def _fill_gaps(
+    session: AsyncSession, messages: Sequence[InboundMessage], chosen: list[int | dict[str, Any]]
+) -> None:
+    """Complete empty fields of contacts that existed before the batch; never overwrite."""
+    existing = await repo.contacts_by_ids(session, (c for c in chosen if isinstance(c, int)))
+    updates: dict[int, dict[str, Any]] = {}
+    for message, contact in zip(messages, chosen, strict=True):
+        if isinstance(contact, int) and contact in existing:
+            change = _gaps(existing[contact], message)
+            if change is not None:
+                updates[contact] = change
+    await repo.update_contacts(session, list(updates.values()))

@@ -1,0 +1,69 @@
+"""The tickets a batch may thread into, loaded with three queries and kept current in memory.
+
+Lookups follow DESIGN.md's order: the subject token's number, then In-Reply-To/References
+against stored Message-IDs, then the conversation's latest ticket. Tickets opened and
+messages stored earlier in the same batch are visible to later messages of the batch.
+Every ticket is one dict object, shared by all the maps, so a status change made for one
+message is seen by the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from helpdesk_common.records import InboundMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import repository as repo
+from .threading import conversation_key, reference_ids
+
+Ticket = dict[str, Any]
+
+
+class ThreadIndex:
+    def __init__(self) -> None:
+        self._by_id: dict[int, Ticket] = {}
+        self._by_number: dict[int, Ticket] = {}
+        self._by_message_id: dict[str, Ticket] = {}
+        self._by_conversation: dict[str, Ticket] = {}
+
+    def _one(self, ticket: Ticket) -> Ticket:
+        return self._by_id.setdefault(ticket["id"], ticket)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, messages: Sequence[InboundMessage]) -> ThreadIndex:
+        index = cls()
+        numbers = [m.thread.ticket_number for m in messages if m.thread.ticket_number is not None]
+        for ticket in await repo.tickets_by_numbers(session, numbers):
+            index._by_number[ticket["number"]] = index._one(ticket)
+        refs = [r for m in messages for r in reference_ids(m)]
+        for ref, ticket in await repo.tickets_by_message_id_map(session, refs):
+            index._by_message_id[ref] = index._one(ticket)
+        keys = [k for m in messages if (k := conversation_key(m)) is not None]
+        for ticket in await repo.latest_tickets_for_conversations(session, keys):
+            index._by_conversation[ticket["conversation_key"]] = index._one(ticket)
+        return index
+
+    def by_reference(self, message: InboundMessage) -> Ticket | None:
+        """The ticket named by the subject token, else by the latest known reference."""
+        number = message.thread.ticket_number
+        if number is not None and number in self._by_number:
+            return self._by_number[number]
+        for ref in reversed(reference_ids(message)):
+            if ref in self._by_message_id:
+                return self._by_message_id[ref]
+        return None
+
+    def by_conversation(self, message: InboundMessage) -> Ticket | None:
+        key = conversation_key(message)
+        return self._by_conversation.get(key) if key else None
+
+    def opened(self, ticket: Ticket) -> None:
+        """A ticket opened in this batch (its id and number are allocated later)."""
+        if ticket["conversation_key"]:
+            self._by_conversation[ticket["conversation_key"]] = ticket
+
+    def stored(self, message: InboundMessage, ticket: Ticket) -> None:
+        if message.thread.message_id:
+            self._by_message_id[message.thread.message_id] = ticket
