@@ -23,10 +23,10 @@ def split_text(text: str, limit: int) -> list[str]:
         return []
     chunks: list[str] = []
     while len(text) > limit:
-        window = text[: limit + 1]
         cut = -1
         for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator, 0, limit + 1)
+            # a separator starting at or before ``limit`` leaves a chunk that fits
+            cut = text.rfind(separator, 0, limit + len(separator))
             if cut > 0:
                 break
         if cut <= 0:
