@@ -277,6 +277,11 @@ class ImapSession:
             protocol.transport.close()
         elif not self.client._client_task.done():
             self.client._client_task.cancel()
+        # An IDLE left pending by a lost connection would otherwise wait forever.
+        for task in [*self.client.tasks, *protocol.tasks]:
+            task.cancel()
+        if self.client._idle_waiter is not None:
+            self.client._idle_waiter.cancel()
 
 
 def _folder_state(lines: Sequence[Any], keyword: str) -> FolderState:

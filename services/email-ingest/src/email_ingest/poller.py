@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import uuid
 
 from helpdesk_common import logs
 
@@ -46,7 +48,7 @@ class MailboxPoller:
         self.lease = Lease(
             deps.redis,
             f"{deps.redis_prefix}:lease:{mailbox.name}",
-            f"{deps.replica_id}/{id(self):x}",
+            f"{deps.replica_id}/{uuid.uuid4().hex[:8]}",
             tuning.lease_ttl_seconds,
         )
         self.checkpoints = CheckpointStore(deps.redis, deps.redis_prefix)
@@ -62,7 +64,12 @@ class MailboxPoller:
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name=f"email-poller:{self.mailbox.name}")
+        self._task.add_done_callback(self._ended)
         return self._task
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("poller_crashed", error=repr(task.exception())[:300])
 
     async def stop(self, grace: float | None = None) -> None:
         """Finish the mail in flight, log out, release the lease (cancel after ``grace``)."""
@@ -134,7 +141,7 @@ class MailboxPoller:
                 return
             except LeaseLost:
                 raise
-            except ImapAuthError as exc:
+            except (ImapAuthError, ssl.SSLCertVerificationError) as exc:  # config problems
                 self._session_failed("imap_auth_failed", exc, error=True)
             except Exception as exc:
                 self._session_failed("imap_session_failed", exc, error=False)
