@@ -150,3 +150,15 @@ async def test_messages_denied_makes_the_reply_fail(
         TIMEOUT,
         "one attempt only",
     )
+
+
+def test_no_token_or_secret_in_the_service_logs(system: MessengerSystem) -> None:
+    """Runs after the messenger tests above: every log line the four services wrote."""
+    from conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN
+
+    logs = "".join(
+        path.read_text(errors="replace") for path in (system.stack.log_dir / "msgr").glob("*.log")
+    )
+    assert "webhook_accepted" in logs  # the logs are there
+    for secret in (TELEGRAM_TOKEN, TELEGRAM_SECRET, VIBER_TOKEN, VK_TOKEN, VK_SECRET):
+        assert secret not in logs

@@ -10,7 +10,16 @@ import structlog
 import structlog.tracebacks
 
 # Libraries that log secrets (tokens in URLs, auth headers) or full payloads at INFO.
-_QUIET_LOGGERS = ("httpx", "httpcore", "twilio.http_client", "aiokafka", "faststream", "asyncio")
+_QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "twilio.http_client",
+    "aiokafka",
+    "faststream",
+    "asyncio",
+    "telegram",  # logs the API URL, token included, at DEBUG
+    "vk_api",
+)
 _REDACT_KEYS = frozenset({"password", "token", "secret", "authorization", "api_key", "body"})
 
 
