@@ -141,8 +141,10 @@ class MailboxPoller:
                 return
             except LeaseLost:
                 raise
-            except (ImapAuthError, ssl.SSLCertVerificationError) as exc:  # config problems
+            except ImapAuthError as exc:  # a configuration problem: error, not warning
                 self._session_failed("imap_auth_failed", exc, error=True)
+            except ssl.SSLCertVerificationError as exc:
+                self._session_failed("imap_tls_certificate_refused", exc, error=True)
             except Exception as exc:
                 self._session_failed("imap_session_failed", exc, error=False)
             finally:
