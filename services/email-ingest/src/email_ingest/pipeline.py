@@ -9,6 +9,7 @@ then the raw source and the attachments go to the blob store and the record is b
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from helpdesk_common import logs
 from helpdesk_common.blobstore import BlobStore
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 log = logs.get_logger(__name__)
+_stdlog = logging.getLogger(__name__)  # to skip building debug events nobody will see
 
 
 def idempotency_key(message_id: str | None, raw: bytes) -> str:
@@ -96,15 +98,16 @@ async def build_inbound(raw: bytes, ctx: MailboxContext, blobs: BlobStore) -> In
         raise
     mail = await store(mail, blobs)
     message = build(mail)
-    log.debug(
-        "mail_parsed",
-        idempotency_key=message.idempotency_key,
-        attachments=len(message.attachments),
-        auto_submitted=message.auto_submitted,
-        auto_reason=mail.auto_reason,
-        is_bounce=message.is_bounce,
-        truncated=mail.truncated,
-    )
+    if _stdlog.isEnabledFor(logging.DEBUG):  # never bodies, even at debug
+        log.debug(
+            "mail_parsed",
+            idempotency_key=message.idempotency_key,
+            attachments=len(message.attachments),
+            auto_submitted=message.auto_submitted,
+            auto_reason=mail.auto_reason,
+            is_bounce=message.is_bounce,
+            truncated=mail.truncated,
+        )
     if mail.truncated:
         log.warning("mail_body_truncated", idempotency_key=message.idempotency_key)
     return message
