@@ -210,3 +210,19 @@ def test_sanitize_keeps_cid_images_and_drops_active_content() -> None:
         assert bad not in clean.lower()
     assert '<img src="cid:a@b">' in clean
     assert 'href="https://ok.example/"' in clean and 'href="mailto:a@b.c"' in clean
+
+
+async def test_html_only_reply_is_cut_on_the_derived_text() -> None:
+    raw = (
+        b"From: Zoe <zoe@example.com>\nSubject: Re: [#10060] Printer\n"
+        b"Content-Type: text/html; charset=utf-8\n\n"
+        b"<div>It works, thanks!</div><div class=gmail_quote>"
+        b"<div>On Mon, Nov 2, 2026 at 10:00 AM Support &lt;support@example.com&gt; wrote:</div>"
+        b"<blockquote><div>##- Please type your reply above this line -##</div>"
+        b"<p>Did you restart it?</p></blockquote></div>"
+    )
+    message = await build_inbound(raw, CTX, DigestBlobs())
+    assert message.text == "It works, thanks!"
+    assert message.full_text is not None and "> Did you restart it?" in message.full_text
+    assert message.html is not None and "Did you restart it?" in message.html
+    assert message.thread.ticket_number == 10060

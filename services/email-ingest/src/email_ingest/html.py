@@ -84,8 +84,10 @@ class _TextExtractor(HTMLParser):
         elif tag == "pre":
             self._newline()
             self._pre += 1
-        elif tag in _BLOCK or tag == "p":
-            self._blank() if tag == "p" else self._newline()
+        elif tag == "p":
+            self._blank()
+        elif tag in _BLOCK:
+            self._newline()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":

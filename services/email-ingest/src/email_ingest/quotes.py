@@ -76,15 +76,18 @@ def _next_quoted(lines: list[str], i: int) -> bool:
     return False
 
 
-def _answered_below(lines: list[str], start: int) -> bool:
-    """True when unquoted text follows a quoted block after ``start`` (bottom/inline reply)."""
-    seen_quote = False
-    for line in lines[start:]:
-        if _QUOTED.match(line):
-            seen_quote = True
-        elif line.strip() and seen_quote and not _SEPARATOR.match(line):
-            return True
-    return False
+def _answered_flags(lines: list[str]) -> list[bool]:
+    """``flags[i]``: unquoted text follows a quoted line somewhere at or after ``i``
+    (a bottom-posted or inline answer), computed in one backward pass."""
+    flags = [False] * (len(lines) + 1)
+    unquoted_later = False
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        quoted = bool(_QUOTED.match(line))
+        flags[i] = flags[i + 1] or (quoted and unquoted_later)
+        if not quoted and line.strip() and not _SEPARATOR.match(line):
+            unquoted_later = True
+    return flags
 
 
 def _outlook_block(lines: list[str], i: int) -> bool:
@@ -109,14 +112,17 @@ def _trailing_quote(lines: list[str]) -> int | None:
 
 def cut_point(lines: list[str], *, forwarded: bool = False) -> int | None:
     """Index of the first line of quoted history, or None when there is none."""
+    answered: list[bool] | None = None
     for i, line in enumerate(lines):
         if _SEPARATOR.match(line):
             return i
         if forwarded:
             continue
         span = _is_reply_header(lines, i)
-        if span and not _answered_below(lines, i + span):
-            return i
+        if span:
+            answered = answered or _answered_flags(lines)
+            if not answered[i + span]:
+                return i
         if _ORIGINAL.match(line):
             return i
         if _outlook_block(lines, i):
