@@ -90,12 +90,12 @@ class VkChannel:
 
     def _upload(self, client: vk_api.VkApi, peer_id: int, item: AttachmentRef, data: bytes) -> str:
         upload = vk_api.VkUpload(client)
+        buffer = io.BytesIO(data)
+        buffer.name = item.filename or "file.bin"  # vk_api takes the extension from it
         if item.content_type in PHOTO_TYPES:
-            photo = upload.photo_messages(photos=[io.BytesIO(data)], peer_id=peer_id)[0]
+            photo = upload.photo_messages(photos=[buffer], peer_id=peer_id)[0]
             return f"photo{photo['owner_id']}_{photo['id']}"
-        saved = upload.document_for_message(
-            io.BytesIO(data), title=item.filename or "file", peer_id=peer_id
-        )
+        saved = upload.document_for_message(buffer, title=item.filename or "file", peer_id=peer_id)
         doc = saved.get("doc") or saved
         return f"doc{doc['owner_id']}_{doc['id']}"
 
