@@ -223,3 +223,9 @@ async def test_our_address_only_in_to_or_reply_to_is_not_a_loop() -> None:
     message = await parse_raw(raw)
     assert message.sender.email == "kim@example.org"
     assert message.recipients == ("support@example.com", "help@example.com")
+
+
+async def test_own_addresses_compare_case_insensitively() -> None:
+    ctx = MailboxContext(channel_account="support", own_addresses=frozenset({"Desk@Example.com"}))
+    with pytest.raises(Skip):
+        await parse_raw(mail(sender="desk@example.COM"), ctx)

@@ -363,3 +363,17 @@ async def test_custom_token_pattern() -> None:
     raw = b"From: a@example.com\nSubject: Re: [Ticket#2026110001] help\n\nx\n"
     message = await build_inbound(raw, ctx, MemoryBlobs())
     assert message.thread.ticket_number == 2026110001
+
+
+async def test_attached_message_keeps_its_own_filename() -> None:
+    raw = (
+        b'From: a@example.com\nSubject: s\nContent-Type: multipart/mixed; boundary="X"\n\n'
+        b"--X\nContent-Type: text/plain\n\nsee attached\n"
+        b'--X\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename="orig.eml"'
+        b"\n\nFrom: b@example.org\nSubject: inner\n\nhi\n--X--\n"
+    )
+    message = await build_inbound(raw, CTX, MemoryBlobs())
+    assert message.text == "see attached"
+    assert [(a.filename, a.content_type) for a in message.attachments] == [
+        ("orig.eml", "message/rfc822")
+    ]

@@ -45,12 +45,16 @@ _FAILED = frozenset({"failed", ""})
 _FIELD = re.compile(r"^([A-Za-z-]+)\s*:\s*(.*)$")
 _MSGID = re.compile(r"^Message-ID\s*:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_FAIL_STATUS = re.compile(r"\b([45]\.\d{1,3}\.\d{1,3})\b")
 _ANGLE_RCPT = re.compile(r"<([^<>\s@]+@[^<>\s]+)>\s*:")
 _INDENT_RCPT = re.compile(r"^\s+([^<>\s@]+@[^<>\s]+\.[A-Za-z]{2,})\s*$", re.MULTILINE)
 
 
 def is_loop(from_address: str | None, own_addresses: frozenset[str]) -> bool:
-    return bool(from_address) and str(from_address).lower() in own_addresses
+    if not from_address:
+        return False
+    address = from_address.lower()
+    return address in own_addresses or address in {a.lower() for a in own_addresses}
 
 
 def auto_reply_reason(headers: Mapping[str, str], subject: str) -> str | None:
@@ -152,7 +156,7 @@ def _plain_bounce_info(msg: Message) -> BounceInfo:
     texts = [part_text(p) for p in _walk(msg) if content_type(p) == "text/plain"]
     text = "\n".join(texts)[:200_000]
     rcpt = _ANGLE_RCPT.search(text) or _INDENT_RCPT.search(text)
-    status = _STATUS.search(text)
+    status = _FAIL_STATUS.search(text)
     msgid = _original_message_id(msg)
     if msgid is None:
         found = _MSGID.search(text)

@@ -226,7 +226,7 @@ def _walk(part: Message, body: Body, depth: int, count: list[int]) -> None:
         return
     ctype = content_type(part)
     if ctype.startswith("message/"):
-        body.parts.append(_file_part(part, ctype, message_bytes(part)))
+        body.parts.append(_file_part(part, ctype, message_bytes(part), _filename(part)))
         return
     if part.is_multipart():
         children = [c for c in cast(list[Message], part.get_payload()) if isinstance(c, Message)]
