@@ -3,8 +3,9 @@
 Every call carries a ``random_id`` derived from our outbound id and the part number, so
 a retried send is dropped by VK instead of being delivered twice. Texts are split at
 4096 characters; attachments are uploaded (photos with ``photos.getMessagesUploadServer``
-/ ``saveMessagesPhoto``, other files as documents) with ``vk_api.VkUpload`` and sent as
-their own parts. ``vk_api`` has its API host hard-coded: a ``requests.Session`` that
+/ ``saveMessagesPhoto``, other files as documents) with ``vk_api.VkUpload``
+(``photo_messages``, ``document_message``) and sent as their own parts. ``vk_api`` has
+its API host hard-coded: a ``requests.Session`` that
 rebases ``https://api.vk.ru`` onto ``NOTIFIER_VK_API_BASE_URL`` points it elsewhere.
 Errors: codes 6 (too many requests) and 10 (internal), HTTP 5xx and network errors are
 transient; anything else (901 messages not allowed, 902 privacy, 7 no permission) is
@@ -95,7 +96,7 @@ class VkChannel:
         if item.content_type in PHOTO_TYPES:
             photo = upload.photo_messages(photos=[buffer], peer_id=peer_id)[0]
             return f"photo{photo['owner_id']}_{photo['id']}"
-        saved = upload.document_for_message(buffer, title=item.filename or "file", peer_id=peer_id)
+        saved = upload.document_message(buffer, title=item.filename or "file", peer_id=peer_id)
         doc = saved.get("doc") or saved
         return f"doc{doc['owner_id']}_{doc['id']}"
 
