@@ -63,7 +63,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
 
     async def start_sweeper() -> None:
         sweeper.append(
-            asyncio.create_task(relay.sweep_forever(settings.outbox_sweep_interval_seconds))
+            asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds))
         )
 
     async def stop_sweeper_and_engine() -> None:

@@ -36,10 +36,10 @@ class InboundMessagesHandler:
 
     async def __call__(self, batch: list[Delivery[InboundMessage]]) -> None:
         async with self._sessions() as session, session.begin():
-            result = await ingest_batch(
+            await ingest_batch(
                 session, [d.record for d in batch], reopen_window=self._window
             )
-        await self._relay.flush_quietly(result.outbox_ids)
+        self._relay.notify()
 
 
 class DeliveryEventsHandler:

@@ -1,7 +1,8 @@
 """Publishes outbox rows to the broker, then deletes them.
 
-Right after a batch commits, its own rows are flushed; a sweeper publishes whatever a
-crashed process left behind. Rows are locked with SKIP LOCKED while being published,
+A background task publishes pending rows as soon as a committed batch notifies it (the
+consumer does not wait for that), and every few seconds anyway, which also picks up
+rows a crashed process left behind. Rows are locked with SKIP LOCKED while being published,
 so two replicas do not publish the same row at the same time. Delivery stays
 at-least-once (a crash between the broker ack and the delete republishes a row):
 consumers deduplicate on ``event_id``.
@@ -10,6 +11,7 @@ consumers deduplicate on ``event_id``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
@@ -22,7 +24,7 @@ from . import repository as repo
 
 log = get_logger(__name__)
 _TOPICS: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
-_SWEEP_LIMIT = 500
+_SWEEP_LIMIT = 2000
 
 
 class OutboxRelay:
@@ -32,6 +34,11 @@ class OutboxRelay:
         self._sessions = sessions
         self._broker = broker
         self._producer = producer
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Rows were committed: publish them soon, without making the caller wait."""
+        self._wake.set()
 
     async def flush(self, ids: Sequence[int] | None = None) -> int:
         """Publish the given rows (or any pending rows); returns how many were published."""
@@ -52,17 +59,22 @@ class OutboxRelay:
             return len(rows)
 
     async def flush_quietly(self, ids: Sequence[int]) -> None:
-        """After a commit: publishing may fail (broker down); the sweeper will retry."""
+        """Publish now, for a caller that wants the rows out before it answers (an API reply);
+        publishing may fail (broker down): the background task retries."""
         try:
             await self.flush(ids)
         except Exception as exc:
             log.warning("outbox_flush_deferred", error=str(exc)[:300], rows=len(ids))
 
-    async def sweep_forever(self, interval: float) -> None:
+    async def run(self, interval: float) -> None:
+        """Publish pending rows whenever notified, and every ``interval`` seconds anyway
+        (rows a crashed process or another replica left behind)."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
             try:
                 while await self.flush() == _SWEEP_LIMIT:
                     pass
             except Exception as exc:
-                log.warning("outbox_sweep_failed", error=str(exc)[:300])
-            await asyncio.sleep(interval)
+                log.warning("outbox_flush_deferred", error=str(exc)[:300])
