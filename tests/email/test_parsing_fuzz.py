@@ -130,7 +130,9 @@ async def test_mutated_mail_never_raises_undocumented_errors(name: str) -> None:
         except UnparseableMail:
             outcomes["unparseable"] += 1
             continue
-        assert InboundMessage.model_validate_json(message.model_dump_json()) == message
+        dumped = message.model_dump_json()
+        assert InboundMessage.model_validate_json(dumped) == message
+        assert "\\u0000" not in dumped  # PostgreSQL text refuses NUL
         assert message.raw is not None and message.raw.size == len(mutated)
         assert len(message.text) <= CTX.max_body_chars
         outcomes["published"] += 1
@@ -159,3 +161,16 @@ async def test_header_parser_crashes_degrade_to_plain_headers(content_type: str)
     message = await build_inbound(raw.encode(), CTX, DigestBlobs())
     assert message.sender.email == "a@example.com"
     assert "body text" in message.text
+
+
+async def test_nul_characters_never_reach_the_record() -> None:
+    raw = (
+        b"From: N\x00ul <nul@example.com>\nSubject: a\x00b\nContent-Type: multipart/alternative;"
+        b' boundary="Q"\n\n--Q\nContent-Type: text/plain\n\nte\x00xt\n'
+        b"--Q\nContent-Type: text/html\n\n<p>h\x00tml</p>\n--Q--\n"
+    )
+    message = await build_inbound(raw, CTX, DigestBlobs())
+    dumped = message.model_dump_json()
+    assert "\\u0000" not in dumped
+    assert (message.subject, message.text, message.html) == ("ab", "text", "<p>html</p>")
+    assert message.sender.display_name == "Nul"

@@ -76,7 +76,10 @@ def has_surrogates(text: str) -> bool:
 
 def clean(text: str) -> str:
     """Undo ``surrogateescape`` leftovers (raw 8-bit bytes in headers or bodies that the
-    ``email`` package could not decode) so the text is valid Unicode for JSON."""
+    ``email`` package could not decode) so the text is valid Unicode for JSON, and drop
+    NUL characters (which PostgreSQL text refuses)."""
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL characters
+        text = text.replace("\x00", "")
     if not has_surrogates(text):
         return text
     data = text.encode("utf-8", errors="surrogateescape") if _escaped_only(text) else None

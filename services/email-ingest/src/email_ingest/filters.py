@@ -85,14 +85,14 @@ def body(mail: InboundMail) -> InboundMail:
             mail.truncated = True
             cut -= len(safe) - limit + 16
             safe = html_body.sanitize(safe[: max(cut, 0)])
-        mail.html = safe
+        mail.html = safe.replace("\x00", "")
     if found.plain:
         text = "\n\n".join(t.strip("\n") for t in found.plain)
     elif found.html:
         text = html_body.to_text("\n".join(found.html)[: limit * 4])
     else:
         text = ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     mail.truncated |= len(text) > limit
     mail.text = text[:limit]
     mail.parts = found.parts

@@ -15,6 +15,7 @@ import email.header
 import email.policy
 import email.utils
 import functools
+import re
 from dataclasses import dataclass, field
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
@@ -156,11 +157,16 @@ def header_addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     return result
 
 
+_MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+
+
 def content_type(part: Message) -> str:
+    """The part's MIME type; a mangled one is ``text/plain`` (RFC 2045's default)."""
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
         return "text/plain"
+    return ctype if _MIME_TYPE.match(ctype) else "text/plain"
 
 
 def part_text(part: Message) -> str:
