@@ -101,4 +101,10 @@ async def test_service_ingests_a_mailbox_from_its_environment(
     log = child.log_path.read_text()
     assert PASSWORD not in log and "Hello, this is mail" not in log
     # The pollers stop before the broker does (their last publish needs it).
-    assert log.index('"poller_stopped"') < log.index('"service_stopping"')
+    # on_stopping hooks (the pollers) run after "service_stopping" and before the broker
+    # stops; "service_stopped" comes after the broker stopped.
+    assert (
+        log.index('"service_stopping"')
+        < log.index('"poller_stopped"')
+        < log.index('"service_stopped"')
+    )

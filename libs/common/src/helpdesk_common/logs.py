@@ -19,6 +19,7 @@ _QUIET_LOGGERS = (
     "asyncio",
     "telegram",  # logs the API URL, token included, at DEBUG
     "vk_api",
+    "aioimaplib",  # whole server responses (mail sources) at DEBUG
 )
 _REDACT_KEYS = frozenset({"password", "token", "secret", "authorization", "api_key", "body"})
 

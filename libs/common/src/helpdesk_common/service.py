@@ -28,10 +28,12 @@ def build_app(
     *,
     readiness: Readiness,
     on_startup: Sequence[Hook] = (),
+    on_stopping: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """``on_startup`` hooks run once the broker is connected; ``on_shutdown`` after it stopped."""
+    """``on_startup`` hooks run once the broker is connected; ``on_stopping`` while it still
+    runs (stop producers of work that publish); ``on_shutdown`` after it stopped."""
 
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
@@ -50,6 +52,8 @@ def build_app(
         finally:
             readiness.started = False
             log.info("service_stopping")
+            for hook in on_stopping:
+                await hook()
             await broker.stop()
             for hook in on_shutdown:
                 await hook()

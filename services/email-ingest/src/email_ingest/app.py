@@ -10,9 +10,6 @@ at ``GET /api/v1/mailboxes``.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -57,8 +54,6 @@ def create_app(
 ) -> FastAPI:
     settings = settings or EmailIngestSettings()
     logs.configure(settings.service_name, settings.log_level)
-    # aioimaplib logs whole server responses (mail sources) at DEBUG.
-    logging.getLogger("aioimaplib").setLevel(logging.WARNING)
     broker = make_broker(settings)
     redis = Redis.from_url(settings.redis_url)
     deps = PollerDeps(
@@ -83,29 +78,12 @@ def create_app(
 
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
-    app = build_app(
+    return build_app(
         settings,
         broker,
         readiness=readiness,
         on_startup=[start_pollers],
+        on_stopping=[stop_pollers],  # their last publish needs the broker
         on_shutdown=[redis.aclose],
         routers=[status_router(pollers)],
     )
-    _stop_before_broker(app, stop_pollers)
-    return app
-
-
-def _stop_before_broker(app: FastAPI, stop: Any) -> None:
-    """build_app's ``on_shutdown`` hooks run after the broker stopped; the pollers must stop
-    before it (their last publish needs it), so the lifespan is wrapped one level out."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        async with inner(a) as state:
-            try:
-                yield state
-            finally:
-                await stop()
-
-    app.router.lifespan_context = lifespan
