@@ -1,28 +1,40 @@
-"""Real infrastructure for the whole test session, started by the embedded stack's code.
+"""Real infrastructure and one running system for the whole test session.
 
-PostgreSQL, Redis and the Kafka-protocol broker start once, on free ports, with data
-in a temporary folder; topics and migrations are applied as ``make up`` applies them.
+PostgreSQL, Redis and the Kafka-protocol broker start once, on free ports, with data in
+a temporary folder; topics and migrations are applied as ``make up`` applies them. The
+six services start once too (``running``, on first use) as separate processes, pointed
+at a real SMTP server and at fake Telegram/Viber/VK servers; every test package shares
+them, so no two copies of a service compete for the same records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from devstack.processes import free_port
-from devstack.services import SERVICES
+from devstack.services import SERVICES, wait_ready
 from devstack.stack import Stack, StackConfig
+from devstack.test_system import Fakes, MailSink, create_channel_accounts, service_env
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-for _name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL"):
+for _name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL", "NOTIFIER_SMTP_HOST"):
     os.environ.pop(_name, None)  # tests always run against their own servers
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir: Path = tmp_path_factory.mktemp("stack")
+def stack() -> Iterator[Stack]:
+    # Not under pytest's basetemp: a pytest run that starts meanwhile resets that tree to
+    # mode 0700, and PostgreSQL runs as its own unprivileged user. Removed at the end;
+    # KEEP_TEST_DATA=1 keeps it (logs/ holds every server's and service's log).
+    data_dir = Path(tempfile.mkdtemp(prefix="helpdesk-tests-"))
     config = StackConfig(
         data_dir=data_dir,
         pg_port=free_port(),
@@ -39,6 +51,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+    if not os.environ.get("KEEP_TEST_DATA"):
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +66,48 @@ async def engine(infra) -> AsyncIterator[AsyncEngine]:  # type: ignore[no-untype
     engine = create_async_engine(infra.database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fakes() -> Iterator[Fakes]:
+    servers = Fakes.start()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSink]:
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def running(stack: Stack, fakes: Fakes, mail_sink: MailSink) -> Iterator[Stack]:
+    """All six services as separate processes against the session's infrastructure."""
+    env = service_env(fakes, stack.config.service_ports, mail_sink.port)
+    for spec in SERVICES:
+        stack.start_service(spec.name, env.get(spec.name))
+    wait_ready((stack.services[s.name], stack.config.service_ports[s.name]) for s in SERVICES)
+    asyncio.run(
+        create_channel_accounts(f"http://127.0.0.1:{stack.config.service_ports['ticket-core']}")
+    )
+    yield stack
+    for child in stack.services.values():
+        child.stop()
+
+
+@pytest.fixture(scope="session")
+async def gateway(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    port = running.config.service_ports["gateway"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def tickets_api(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    port = running.config.service_ports["ticket-core"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+        yield client

@@ -216,7 +216,7 @@ async def test_wrong_password_is_retried_with_growing_backoff_without_crashing(
     poller = make_poller(box)
     with structlog.testing.capture_logs() as logs:
         task = poller.start()
-        await until(lambda: poller.state.connect_failures >= 4, 10, "four login attempts")
+        await until(lambda: poller.state.connect_failures >= 4, 30, "four login attempts")
         assert not task.done()
         await poller.stop()
     assert "AUTHENTICATIONFAILED" in (poller.state.last_error or "")

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import TELEGRAM_SECRET, MessengerSystem
+from devstack.fake_providers import telegram_flood
 from devstack.probes import eventually, read_topic
-from msgr_fakes import telegram_flood
 from msgr_helpers import (
     TIMEOUT,
     delivery_state,

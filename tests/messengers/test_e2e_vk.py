@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import VK_CONFIRMATION, VK_GROUP, VK_SECRET, MessengerSystem
+from devstack.fake_providers import vk_error
 from devstack.probes import eventually
-from msgr_fakes import vk_error
 from msgr_helpers import (
     TIMEOUT,
     delivery_state,
@@ -156,9 +156,7 @@ def test_no_token_or_secret_in_the_service_logs(system: MessengerSystem) -> None
     """Runs after the messenger tests above: every log line the four services wrote."""
     from conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN
 
-    logs = "".join(
-        path.read_text(errors="replace") for path in (system.stack.log_dir / "msgr").glob("*.log")
-    )
+    logs = "".join(path.read_text(errors="replace") for path in system.stack.log_dir.glob("*.log"))
     assert "webhook_accepted" in logs  # the logs are there
     for secret in (TELEGRAM_TOKEN, TELEGRAM_SECRET, VIBER_TOKEN, VK_TOKEN, VK_SECRET):
         assert secret not in logs

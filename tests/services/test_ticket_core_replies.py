@@ -248,3 +248,44 @@ async def test_token_from_a_stranger_opens_a_flagged_ticket_but_colleagues_join(
     assert stranger_ticket["possible_duplicate_of_id"] == ticket["id"]
     assert (await ticket_of(sessions, colleague.thread.message_id or ""))["id"] == ticket["id"]
     assert (await ticket_of(sessions, cc_person.thread.message_id or ""))["id"] == ticket["id"]
+
+
+def chat_message(channel: Channel, user: str, chat: str) -> InboundMessage:
+    return InboundMessage(
+        idempotency_key=f"{channel.value}:t:{uuid.uuid4().hex}",
+        channel=channel,
+        channel_account="bot",
+        sender=SenderIdentity(channel_user_id=user),
+        thread=ThreadHints(conversation_id=chat),
+        text="hello",
+    )
+
+
+async def ticket_id_of(sessions, message: InboundMessage) -> int:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return int(
+            await session.scalar(
+                select(repo.messages.c.ticket_id).where(
+                    repo.messages.c.idempotency_key == message.idempotency_key
+                )
+            )
+        )
+
+
+async def test_group_chat_tickets_are_answered_in_the_group(sessions) -> None:  # type: ignore[no-untyped-def]
+    group = chat_message(Channel.TELEGRAM, "5551", f"-100{uuid.uuid4().int % 10**9}")
+    await ingest(sessions, group)
+    _, outbox = await reply(sessions, await ticket_id_of(sessions, group), ReplyRequest("hi all"))
+    outbound = OutboundMessage.model_validate_json(outbox["outbound.messages.v1"])
+    assert outbound.recipient == group.thread.conversation_id
+    assert (outbound.channel, outbound.channel_account) == (Channel.TELEGRAM, "bot")
+
+
+async def test_messenger_ids_keep_their_case(sessions) -> None:  # type: ignore[no-untyped-def]
+    user = f"AbC{uuid.uuid4().hex[:6]}=="
+    first = chat_message(Channel.VIBER, user, user)
+    second = chat_message(Channel.VIBER, user.lower(), user.lower())  # a different Viber user
+    await ingest(sessions, first, second)
+    assert await ticket_id_of(sessions, first) != await ticket_id_of(sessions, second)
+    _, outbox = await reply(sessions, await ticket_id_of(sessions, first), ReplyRequest("hi"))
+    assert OutboundMessage.model_validate_json(outbox["outbound.messages.v1"]).recipient == user

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 import uvicorn
-from devstack.processes import free_port
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+
+from devstack.processes import free_port
 
 
 @dataclass

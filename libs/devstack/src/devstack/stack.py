@@ -46,6 +46,7 @@ class Stack:
     mail: MailCatcher | None = None
     infra: Infra | None = None
     services: dict[str, Child] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -81,7 +82,11 @@ class Stack:
         return self.infra
 
     def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> Child:
+        """Start (or restart) a service; a restart reuses the environment it was first given."""
         assert self.infra is not None
+        if extra_env is not None:
+            self.service_env[name] = extra_env
+        extra_env = self.service_env.get(name)
         spec = next(s for s in SERVICES if s.name == name)
         env: dict[str, str] = {}
         if name == "notifier" and self.mail is not None:

@@ -62,9 +62,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     sweeper: list[asyncio.Task[None]] = []
 
     async def start_sweeper() -> None:
-        sweeper.append(
-            asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds))
-        )
+        sweeper.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
 
     async def stop_sweeper_and_engine() -> None:
         for task in sweeper:

@@ -16,11 +16,14 @@ from helpdesk_common.records import InboundMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
+from .threading import peer_id
 
 
 def sender_identities(message: InboundMessage) -> list[repo.Identity]:
     sender = message.sender
-    found: list[repo.Identity] = [(message.channel.value, sender.channel_user_id.lower())]
+    found: list[repo.Identity] = [
+        (message.channel.value, peer_id(message.channel, sender.channel_user_id))
+    ]
     if sender.email:
         found.append(("email", sender.email.strip().lower()))
     if sender.phone:

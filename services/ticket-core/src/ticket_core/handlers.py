@@ -36,9 +36,7 @@ class InboundMessagesHandler:
 
     async def __call__(self, batch: list[Delivery[InboundMessage]]) -> None:
         async with self._sessions() as session, session.begin():
-            await ingest_batch(
-                session, [d.record for d in batch], reopen_window=self._window
-            )
+            await ingest_batch(session, [d.record for d in batch], reopen_window=self._window)
         self._relay.notify()
 
 

@@ -29,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
 from .models import MessageKind
+from .threading import conversation_peer
 
 _PREFIXES = re.compile(
     r"^\s*((re|fw|fwd|aw|wg|ответ|отв|пересл)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
 )
 _TOKEN = re.compile(r"\s*\[\s*#\s*\d+\s*\]\s*")
+_CHAT_CHANNELS = frozenset({Channel.TELEGRAM, Channel.VK})
 # Channels that cannot carry a reply: answer by email instead.
 _REPLY_CHANNEL = {Channel.WEBFORM: Channel.EMAIL}
 
@@ -79,6 +81,13 @@ async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Cha
         if contact and contact["email"]:
             return str(contact["email"])
         raise ReplyError("the contact has no email address")
+    if (
+        channel in _CHAT_CHANNELS
+        and channel.value == ticket["channel"]
+        and ticket["conversation_key"]
+    ):
+        # Answer in the chat the ticket came from: a group chat stays a group chat.
+        return conversation_peer(ticket["conversation_key"])
     if channel is Channel.SMS:
         value = await repo.identity_value(session, contact_id, "phone")
     else:

@@ -36,11 +36,25 @@ class Decision:
     new_status: str | None = None
 
 
+# Where a peer is an address or a phone number, case carries no meaning; messenger ids
+# (Viber's, for one) are case-sensitive and are kept as they are.
+CASE_INSENSITIVE = frozenset({Channel.EMAIL, Channel.WEBFORM, Channel.SMS})
+
+
+def peer_id(channel: Channel, value: str) -> str:
+    return value.lower() if channel in CASE_INSENSITIVE else value
+
+
 def conversation_key(message: InboundMessage) -> str | None:
+    """``<channel>:<account>:<peer>``: the chat, peer or address the conversation runs in."""
     if message.channel in _REPLY_THREADED:
         return None
     peer = message.thread.conversation_id or message.sender.channel_user_id
-    return f"{message.channel.value}:{message.channel_account}:{peer}".lower()
+    return f"{message.channel.value}:{message.channel_account}:{peer_id(message.channel, peer)}"
+
+
+def conversation_peer(key: str) -> str:
+    return key.split(":", 2)[2]
 
 
 def reference_ids(message: InboundMessage) -> list[str]:

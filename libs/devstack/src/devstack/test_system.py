@@ -1,0 +1,138 @@
+"""The whole system as the end-to-end tests run it: six services, one configuration.
+
+Every test package shares one set of service processes (one consumer group each), so no
+two copies of a service ever race for the same records. The outside world is local:
+fake Telegram/Viber/VK servers (``fake_providers``) and a real SMTP server (aiosmtpd).
+Test credentials only; nothing here is used in production.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+
+from .fake_providers import FakeTelegram, FakeViber, FakeVk
+from .processes import free_port
+
+INTERNAL_TOKEN = "internal-test-token-5c1e"
+MEDIA_LINK_KEY = "media-link-test-key"
+TELEGRAM_TOKEN = "700100:AAH-fake-telegram-token"
+TELEGRAM_SECRET = "tg-webhook-secret_42"
+VIBER_TOKEN = "4453b6ac12345678-fake-viber-token"
+VK_TOKEN = "vk1.a.fake-community-token"
+VK_SECRET = "vk-callback-secret"
+VK_CONFIRMATION = "a1b2c3d4"
+VK_GROUP = 77
+
+
+@dataclass
+class Fakes:
+    telegram: FakeTelegram
+    viber: FakeViber
+    vk: FakeVk
+
+    @classmethod
+    def start(cls) -> Fakes:
+        fakes = cls(FakeTelegram(), FakeViber(), FakeVk())
+        fakes.telegram.tokens.add(TELEGRAM_TOKEN)
+        fakes.viber.tokens.add(VIBER_TOKEN)
+        fakes.vk.tokens.add(VK_TOKEN)
+        for server in fakes.servers:
+            server.start()
+        return fakes
+
+    @property
+    def servers(self) -> tuple[FakeTelegram, FakeViber, FakeVk]:
+        return (self.telegram, self.viber, self.vk)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@dataclass
+class MailSink:
+    """aiosmtpd handler that keeps what it receives."""
+
+    port: int = field(default_factory=free_port)
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append(message)
+        return "250 Message accepted"
+
+
+def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str, dict[str, str]]:
+    core = f"http://127.0.0.1:{ports['ticket-core']}"
+    common = {"MEDIA_LINK_KEY": MEDIA_LINK_KEY}
+    return {
+        "ticket-core": {
+            "TICKET_CORE_SECRETS_KEY": Fernet.generate_key().decode(),
+            "TICKET_CORE_INTERNAL_TOKEN": INTERNAL_TOKEN,
+        },
+        "messenger-ingest": {
+            "MESSENGER_INGEST_TICKET_CORE_URL": core,
+            "MESSENGER_INGEST_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "MESSENGER_INGEST_TELEGRAM_API_BASE_URL": fakes.telegram.base_url,
+        },
+        "notifier": {
+            **common,
+            "NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "NOTIFIER_SMTP_PORT": str(smtp_port),
+            "NOTIFIER_TICKET_CORE_URL": core,
+            "NOTIFIER_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "NOTIFIER_TELEGRAM_API_BASE_URL": fakes.telegram.base_url,
+            "NOTIFIER_VIBER_API_BASE_URL": f"{fakes.viber.base_url}/pa",
+            "NOTIFIER_VK_API_BASE_URL": fakes.vk.base_url,
+            "NOTIFIER_VK_RPS_DELAY": "0",
+            "NOTIFIER_MAX_RETRY_WAIT_SECONDS": "1",
+            "NOTIFIER_PUBLIC_MEDIA_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+        },
+        "gateway": {
+            **common,
+            "GATEWAY_TICKET_CORE_URL": core,
+            "GATEWAY_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "GATEWAY_ACCOUNT_NEGATIVE_TTL_SECONDS": "0.5",
+            "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+        },
+    }
+
+
+CHANNEL_ACCOUNTS: list[dict[str, Any]] = [
+    {
+        "channel": "telegram",
+        "name": "support_bot",
+        "display_name": "Support bot",
+        "secrets": {"token": TELEGRAM_TOKEN, "webhook_secret": TELEGRAM_SECRET},
+    },
+    {
+        "channel": "viber",
+        "name": "viber_main",
+        "config": {"sender_name": "Acme Support"},
+        "secrets": {"token": VIBER_TOKEN},
+    },
+    {
+        "channel": "vk",
+        "name": "vk_club",
+        "config": {"group_id": VK_GROUP},
+        "secrets": {
+            "token": VK_TOKEN,
+            "webhook_secret": VK_SECRET,
+            "confirmation": VK_CONFIRMATION,
+        },
+    },
+]
+
+
+async def create_channel_accounts(core_url: str) -> None:
+    async with httpx.AsyncClient(base_url=core_url, timeout=10) as client:
+        for account in CHANNEL_ACCOUNTS:
+            response = await client.post("/api/v1/channel-accounts", json=account)
+            response.raise_for_status()
