@@ -184,6 +184,7 @@ class TicketEventKind(StrEnum):
     MESSAGE_UPDATED = "message.updated"
     STATUS_CHANGED = "status.changed"
     RESPONSIBLE_CHANGED = "responsible.changed"
+    FIELD_CHANGED = "field.changed"  # priority, type, observers (details: the audit trail)
 
 
 class TicketEvent(Record):

@@ -4,7 +4,8 @@ A sender is known by identities in order of trust: the channel's own user id, th
 then phone. The first identity that exists names the contact; otherwise a new contact is
 made (one per sender, even when the sender wrote several messages in the batch). The
 identities seen are added to the contact, and empty contact fields are filled in, so
-the same email on the web form and by email is one contact.
+the same email on the web form and by email is one contact. A new contact whose email
+domain is a company's domain joins that company (one lookup for the whole batch).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from helpdesk_common.records import InboundMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
-from .threading import peer_id
+from .org_repo import companies_by_domain
+from .threading import PUBLIC_MAIL_DOMAINS, peer_id
+
+# (contact id, the contact's company id) per message
+ResolvedContact = tuple[int, int | None]
 
 
 def sender_identities(message: InboundMessage) -> list[repo.Identity]:
@@ -44,8 +49,25 @@ def _gaps(contact: dict[str, Any], message: InboundMessage) -> dict[str, Any] | 
     return {f"b_{k}": v for k, v in filled.items()} | {"b_id": contact["id"]}
 
 
-async def resolve_contacts(session: AsyncSession, messages: Sequence[InboundMessage]) -> list[int]:
-    """The contact id of each message's sender, creating contacts and identities as needed."""
+def email_domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    domain = address.rsplit("@", 1)[1].strip().lower()
+    return domain if domain and domain not in PUBLIC_MAIL_DOMAINS else None
+
+
+async def _link_companies(session: AsyncSession, new_rows: list[dict[str, Any]]) -> None:
+    domains = {d for row in new_rows if (d := email_domain(row["email"]))}
+    owners = await companies_by_domain(session, domains)
+    for row in new_rows:
+        row["company_id"] = owners.get(email_domain(row["email"]) or "")
+
+
+async def resolve_contacts(
+    session: AsyncSession, messages: Sequence[InboundMessage]
+) -> list[ResolvedContact]:
+    """The contact (and its company) of each message's sender, creating contacts and
+    identities as needed."""
     per_message = [sender_identities(m) for m in messages]
     owners = await repo.contacts_by_identities(session, (i for ids in per_message for i in ids))
     new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
@@ -77,6 +99,7 @@ async def resolve_contacts(session: AsyncSession, messages: Sequence[InboundMess
     new_ids = await repo.allocate_ids(session, "contacts_id_seq", len(new_rows))
     for row, new_id in zip(new_rows, new_ids, strict=True):
         row["id"] = new_id
+    await _link_companies(session, new_rows)
     await repo.insert_rows(session, repo.contacts, new_rows)
     await repo.insert_identity_rows(
         session,
@@ -85,14 +108,20 @@ async def resolve_contacts(session: AsyncSession, messages: Sequence[InboundMess
             for o, (kind, value) in identity_rows
         ],
     )
-    await _fill_gaps(session, messages, chosen)
-    return [c["id"] if isinstance(c, dict) else c for c in chosen]
+    existing = await _fill_gaps(session, messages, chosen)
+    return [
+        (c["id"], c["company_id"])
+        if isinstance(c, dict)
+        else (c, existing[c]["company_id"] if c in existing else None)
+        for c in chosen
+    ]
 
 
 async def _fill_gaps(
     session: AsyncSession, messages: Sequence[InboundMessage], chosen: list[int | dict[str, Any]]
-) -> None:
-    """Complete empty fields of contacts that existed before the batch; never overwrite."""
+) -> dict[int, dict[str, Any]]:
+    """Complete empty fields of contacts that existed before the batch; never overwrite.
+    Returns those contacts."""
     existing = await repo.contacts_by_ids(session, (c for c in chosen if isinstance(c, int)))
     updates: dict[int, dict[str, Any]] = {}
     for message, contact in zip(messages, chosen, strict=True):
@@ -101,3 +130,4 @@ async def _fill_gaps(
             if change is not None:
                 updates[contact] = change
     await repo.update_contacts(session, list(updates.values()))
+    return existing

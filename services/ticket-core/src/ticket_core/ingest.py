@@ -7,6 +7,11 @@ message is found by the next. Idempotent: a message whose idempotency key is sto
 acknowledged and dropped. Every change is announced by ticket events written to the
 outbox in the same transaction, so an event is never lost when the process dies after
 the commit.
+
+Workflow: new tickets get the default custom status and priority and the contact's
+company; a status change (Pending -> Open, a reopen) moves the clocks with the rules of
+``statuses.py``, counts the reopening and is written to the audit trail (customer). The
+catalogue, the company domains and the audit rows cost one statement each per batch.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from helpdesk_common.topics import TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
+from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
+from .catalog import Catalog, load_catalog
 from .contacts import resolve_contacts
 from .models import MessageKind, TicketStatus
+from .statuses import enter
 from .thread_index import ThreadIndex
 from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
 
@@ -43,6 +51,7 @@ class IngestResult:
     duplicates: int = 0
     events: list[TicketEvent] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -54,10 +63,15 @@ class _Step:
     ticket: Ticket
     opened: bool
     status_change: tuple[str, str] | None = None
+    audit: list[FieldChange] = field(default_factory=list)
 
 
 def _event(
-    kind: TicketEventKind, ticket: Ticket, message: InboundMessage, **extra: Any
+    catalog: Catalog,
+    kind: TicketEventKind,
+    ticket: Ticket,
+    message: InboundMessage,
+    **extra: Any,
 ) -> TicketEvent:
     return TicketEvent(
         kind=kind,
@@ -66,6 +80,7 @@ def _event(
         contact_id=ticket["contact_id"],
         channel=message.channel,
         status=extra.pop("status", ticket["status"]),
+        internal=catalog.is_internal(ticket.get("type_id")),
         correlation_id=message.correlation_id,
         **extra,
     )
@@ -87,7 +102,7 @@ async def _sender_belongs(
 
 
 async def _ingest_bounce(
-    session: AsyncSession, message: InboundMessage, result: IngestResult
+    session: AsyncSession, catalog: Catalog, message: InboundMessage, result: IngestResult
 ) -> bool:
     """A bounce of one of our mails: a system note on that ticket and a failed delivery.
     Returns False when the original mail is not ours (then it is threaded like any mail)."""
@@ -109,7 +124,7 @@ async def _ingest_bounce(
     assert ticket is not None
     result.appended += 1
     result.events.append(
-        _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+        _event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
     )
     log.info("bounce_recorded", ticket_id=ticket["id"], message_id=original["id"])
     return True
@@ -129,7 +144,14 @@ async def _candidate(
     return index.by_conversation(message), None
 
 
-def _open(message: InboundMessage, contact_id: int, now: datetime, **links: Any) -> Ticket:
+def _open(
+    catalog: Catalog,
+    message: InboundMessage,
+    contact: tuple[int, int | None],
+    now: datetime,
+    **links: Any,
+) -> Ticket:
+    contact_id, company_id = contact
     return {
         "subject": new_ticket_subject(message),
         "description": message.text,
@@ -143,26 +165,35 @@ def _open(message: InboundMessage, contact_id: int, now: datetime, **links: Any)
         "last_customer_message_at": now,
         "resolved_at": None,
         "closed_at": None,
+        "status_id": catalog.default_status(TicketStatus.OPEN).id,
+        "priority_id": catalog.default_priority_id,
+        "company_id": company_id,
+        "open_since": now,
+        "worked_seconds": 0.0,
+        "reopen_count": 0,
         **links,
     }
 
 
 async def _plan(
     session: AsyncSession,
+    catalog: Catalog,
     messages: Sequence[InboundMessage],
     now: datetime,
     window: timedelta,
 ) -> list[_Step]:
-    contact_ids = await resolve_contacts(session, messages)
+    contacts = await resolve_contacts(session, messages)
     index = await ThreadIndex.load(session, messages)
     steps: list[_Step] = []
-    for message, contact_id in zip(messages, contact_ids, strict=True):
+    for message, contact in zip(messages, contacts, strict=True):
+        contact_id = contact[0]
         candidate, resembled = await _candidate(session, index, message, contact_id)
         decision = decide(candidate, message, now=now, reopen_window=window)
         if decision.action in (Action.NEW, Action.FOLLOW_UP):
             ticket = _open(
+                catalog,
                 message,
-                contact_id,
+                contact,
                 now,
                 follow_up_of_id=candidate["id"] if candidate else None,
                 possible_duplicate_of_id=resembled["id"] if resembled else None,
@@ -175,7 +206,14 @@ async def _plan(
             step = _Step(message, contact_id, ticket, opened=False)
             if decision.new_status and decision.new_status != ticket["status"]:
                 step.status_change = (ticket["status"], decision.new_status)
-                ticket.update(status=decision.new_status, resolved_at=None, closed_at=None)
+                status_id = catalog.default_status(decision.new_status).id
+                before = dict(ticket)
+                ticket.update(enter(ticket, decision.new_status, status_id, now))
+                step.audit = [
+                    FieldChange(f, before[f], ticket[f])
+                    for f in ("status", "status_id")
+                    if before[f] != ticket[f]
+                ]
             ticket["updated_at"] = now
             if not message.auto_submitted:
                 ticket["last_customer_message_at"] = now
@@ -184,7 +222,13 @@ async def _plan(
     return steps
 
 
-async def _write(session: AsyncSession, steps: list[_Step], result: IngestResult) -> None:
+async def _write(
+    session: AsyncSession,
+    catalog: Catalog,
+    steps: list[_Step],
+    result: IngestResult,
+    now: datetime,
+) -> None:
     opened = [s.ticket for s in steps if s.opened]
     ids = await repo.allocate_ids(session, "tickets_id_seq", len(opened))
     numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
@@ -200,14 +244,18 @@ async def _write(session: AsyncSession, steps: list[_Step], result: IngestResult
         rows.append({**_message_row(message, ticket["id"], step.contact_id), "id": message_id})
         if step.opened:
             result.created += 1
-            result.events.append(_event(TicketEventKind.TICKET_CREATED, ticket, message))
+            result.events.append(_event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
         else:
             result.appended += 1
             if step.status_change:
                 previous, status = step.status_change
                 result.reopened += previous in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+                result.audit.extend(
+                    audit_rows(ticket["id"], CUSTOMER, step.audit, now, "customer message")
+                )
                 result.events.append(
                     _event(
+                        catalog,
                         TicketEventKind.STATUS_CHANGED,
                         ticket,
                         message,
@@ -218,23 +266,11 @@ async def _write(session: AsyncSession, steps: list[_Step], result: IngestResult
             if ticket["id"] not in {t["id"] for t in opened}:
                 touched[ticket["id"]] = ticket
         result.events.append(
-            _event(TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+            _event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
         )
     await repo.insert_rows(session, repo.messages, rows)
-    await repo.update_tickets(
-        session,
-        [
-            {
-                "b_id": t["id"],
-                "b_status": t["status"],
-                "b_updated_at": t["updated_at"],
-                "b_last_customer_message_at": t["last_customer_message_at"],
-                "b_resolved_at": t["resolved_at"],
-                "b_closed_at": t["closed_at"],
-            }
-            for t in touched.values()
-        ],
-    )
+    await repo.update_tickets(session, list(touched.values()))
+    await insert_audit(session, result.audit)
 
 
 def _message_row(message: InboundMessage, ticket_id: int, contact_id: int | None) -> dict[str, Any]:
@@ -277,16 +313,20 @@ async def ingest_batch(
     result = IngestResult()
     seen = await repo.existing_idempotency_keys(session, [m.idempotency_key for m in messages])
     fresh: list[InboundMessage] = []
+    catalog = await load_catalog(session) if len(seen) < len(messages) else None
     for message in messages:
         if message.idempotency_key in seen:
             result.duplicates += 1
             continue
         seen.add(message.idempotency_key)
-        if message.is_bounce and await _ingest_bounce(session, message, result):
+        assert catalog is not None
+        if message.is_bounce and await _ingest_bounce(session, catalog, message, result):
             continue
         fresh.append(message)
     if fresh:
-        await _write(session, await _plan(session, fresh, now, reopen_window), result)
+        assert catalog is not None
+        steps = await _plan(session, catalog, fresh, now, reopen_window)
+        await _write(session, catalog, steps, result, now)
     result.outbox_ids = await repo.add_outbox(
         session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in result.events]
     )

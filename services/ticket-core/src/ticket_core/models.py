@@ -10,12 +10,15 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     Sequence,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -35,6 +38,9 @@ def _ts(nullable: bool = False, default_now: bool = False) -> Any:
 
 
 class TicketStatus(StrEnum):
+    """The four status categories; ``tickets.status`` holds the category, ``status_id`` the
+    custom status (one of the ``statuses`` rows mapped onto it)."""
+
     OPEN = "open"
     PENDING = "pending"
     RESOLVED = "resolved"
@@ -55,6 +61,10 @@ class Contact(SQLModel, table=True):
     display_name: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     email: str | None = Field(default=None, sa_column=Column(Text))
     phone: str | None = Field(default=None, sa_column=Column(Text))
+    company_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("companies.id", name="fk_contacts_company_id")),
+    )
     created_at: datetime | None = _ts(default_now=True)
 
 
@@ -74,7 +84,24 @@ class ContactIdentity(SQLModel, table=True):
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_conversation", "conversation_key", "id"),)
+    __table_args__ = (
+        Index("ix_tickets_conversation", "conversation_key", "id"),
+        Index("ix_tickets_status_id", "status_id"),
+        Index("ix_tickets_company_id", "company_id"),
+        Index("ix_tickets_responsible_agent_id", "responsible_agent_id", "status"),
+        Index("ix_tickets_responsible_group_id", "responsible_group_id"),
+        # The timers: due rows are found through these (see timers.py).
+        Index(
+            "ix_tickets_pending_due",
+            "pending_until",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_tickets_auto_close_due",
+            "auto_close_at",
+            postgresql_where=text("status = 'resolved'"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     number: int | None = Field(
@@ -107,6 +134,49 @@ class Ticket(SQLModel, table=True):
     last_customer_message_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     closed_at: datetime | None = _ts(nullable=True)
+    # --- workflow (migration 0004) ---
+    status_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("statuses.id", name="fk_tickets_status_id"), nullable=False
+        )
+    )
+    priority_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("priorities.id", name="fk_tickets_priority_id"), nullable=False
+        )
+    )
+    type_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("ticket_types.id", name="fk_tickets_type_id")),
+    )
+    company_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("companies.id", name="fk_tickets_company_id")),
+    )
+    responsible_agent_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("agents.id", name="fk_tickets_responsible_agent_id")
+        ),
+    )
+    responsible_group_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("agent_groups.id", name="fk_tickets_responsible_group_id")
+        ),
+    )
+    reopen_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    pending_until: datetime | None = _ts(nullable=True)
+    auto_close_at: datetime | None = _ts(nullable=True)
+    first_response_at: datetime | None = _ts(nullable=True)
+    # Resolution clock: seconds spent Open before the current span, and when that span began
+    # (null while Pending, Resolved or Closed).
+    worked_seconds: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
+    open_since: datetime | None = _ts(nullable=True)
 
 
 class Message(SQLModel, table=True):
@@ -162,3 +232,5 @@ class OutboxEvent(SQLModel, table=True):
 # Tables defined next to their code, imported here so the metadata (and Alembic) has them.
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
+from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
+from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401

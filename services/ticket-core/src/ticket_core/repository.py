@@ -279,20 +279,33 @@ async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, A
         await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))
 
 
+_TICKET_UPDATE = (
+    "status",
+    "status_id",
+    "updated_at",
+    "last_customer_message_at",
+    "resolved_at",
+    "closed_at",
+    "open_since",
+    "worked_seconds",
+    "reopen_count",
+    "pending_until",
+    "auto_close_at",
+)
+
+
 async def update_tickets(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Executemany UPDATE of status and timestamps, one row per ticket (``b_id`` is the key)."""
+    """Executemany UPDATE of status, clocks and timestamps from ticket dicts, in id order
+    (two writers locking the same tickets lock them in the same order)."""
     if rows:
         await session.execute(
             update(tickets)
             .where(tickets.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                updated_at=bindparam("b_updated_at"),
-                last_customer_message_at=bindparam("b_last_customer_message_at"),
-                resolved_at=bindparam("b_resolved_at"),
-                closed_at=bindparam("b_closed_at"),
-            ),
-            list(rows),
+            .values({c: bindparam(f"b_{c}") for c in _TICKET_UPDATE}),
+            [
+                {"b_id": t["id"], **{f"b_{c}": t[c] for c in _TICKET_UPDATE}}
+                for t in sorted(rows, key=lambda t: int(t["id"]))
+            ],
         )
 
 
