@@ -3,7 +3,8 @@
 ticket-core owns them (encrypted at rest); the gateway, messenger-ingest and the notifier
 read them through ticket-core's internal lookup API with a short TTL cache, so a bot
 added or changed through the API is picked up without a restart: a miss is looked up,
-an unknown account is remembered as unknown only briefly.
+an unknown account is remembered as unknown only briefly. email-ingest lists a
+channel's accounts (``list_accounts``, never cached) to know which mailboxes to poll.
 """
 
 from __future__ import annotations
@@ -104,6 +105,19 @@ class ChannelAccountDirectory:
     async def get_enabled(self, channel: Channel, name: str) -> ChannelAccount | None:
         account = await self.get(channel, name)
         return account if account is not None and account.enabled else None
+
+    async def list_accounts(self, channel: Channel) -> list[ChannelAccount]:
+        """Every account of ``channel``, enabled or not, fresh from ticket-core (no cache).
+
+        Raises ``TransientError`` when ticket-core cannot answer.
+        """
+        try:
+            response = await self._client.get(f"{INTERNAL_PATH}/{channel.value}")
+        except httpx.HTTPError as exc:
+            raise TransientError(f"channel account listing failed: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise TransientError(f"channel account listing answered {response.status_code}")
+        return [ChannelAccount.model_validate(item) for item in response.json()]
 
     def forget(self, channel: Channel, name: str) -> None:
         self._cache.pop((channel, name), None)

@@ -95,6 +95,14 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "NOTIFIER_MAX_RETRY_WAIT_SECONDS": "1",
             "NOTIFIER_PUBLIC_MEDIA_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
         },
+        "email-ingest": {
+            # Mailboxes created through ticket-core's API are polled within a second.
+            "EMAIL_INGEST_TICKET_CORE_URL": core,
+            "EMAIL_INGEST_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "EMAIL_INGEST_MAILBOX_REFRESH_SECONDS": "0.5",
+            "EMAIL_INGEST_BACKOFF_INITIAL_SECONDS": "0.2",
+            "EMAIL_INGEST_BACKOFF_MAX_SECONDS": "2",
+        },
         "gateway": {
             **common,
             "GATEWAY_TICKET_CORE_URL": core,

@@ -1,5 +1,8 @@
-"""email-ingest wiring: one IMAP poller task per configured mailbox.
+"""email-ingest wiring: one IMAP poller task per mailbox.
 
+Mailboxes come from ``EMAIL_INGEST_MAILBOXES`` and, when ``EMAIL_INGEST_TICKET_CORE_URL``
+and ``EMAIL_INGEST_INTERNAL_TOKEN`` are set, from ticket-core's email channel accounts,
+re-read every ``EMAIL_INGEST_MAILBOX_REFRESH_SECONDS`` (see ``mailbox_supervisor.py``).
 The pollers start once the broker is connected and are stopped before the broker stops
 (each finishes the mail in flight, logs out and releases its lease), so a mail being
 published at shutdown is either acked and marked processed, or left for the next run.
@@ -9,7 +12,7 @@ at ``GET /api/v1/mailboxes``.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,10 +20,14 @@ from fastapi import APIRouter, FastAPI
 from helpdesk_common import logs
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
+from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.service import build_app
 from redis.asyncio import Redis
 
+from .mailbox_source import AccountMailboxes
+from .mailbox_supervisor import MailboxSupervisor
+from .mailboxes import MailboxConfig
 from .pipeline import build_inbound
 from .poller import Convert, MailboxPoller, PollerDeps, PollerTuning
 from .settings import EmailIngestSettings
@@ -39,12 +46,15 @@ def tuning_from(settings: EmailIngestSettings) -> PollerTuning:
     )
 
 
-def status_router(pollers: list[MailboxPoller]) -> APIRouter:
+def status_router(supervisor: MailboxSupervisor) -> APIRouter:
     router = APIRouter(tags=["mailboxes"])
 
     @router.get("/api/v1/mailboxes")
     async def mailboxes() -> list[dict[str, Any]]:
-        return [{**p.mailbox.describe(), **asdict(p.state)} for p in pollers]
+        return [
+            {**r.poller.mailbox.describe(), "origin": r.origin, **asdict(r.poller.state)}
+            for r in supervisor.pollers()
+        ]
 
     return router
 
@@ -66,15 +76,25 @@ def create_app(
         convert=convert,
     )
     tuning = tuning_from(settings)
-    pollers = [MailboxPoller(m, deps, tuning) for m in settings.mailboxes]
 
-    async def start_pollers() -> None:
-        for poller in pollers:
-            poller.start()
-        log.info("mailboxes_started", mailboxes=[p.mailbox.name for p in pollers])
+    def make_poller(mailbox: MailboxConfig) -> MailboxPoller:
+        return MailboxPoller(mailbox, deps, tuning)
 
-    async def stop_pollers() -> None:
-        await asyncio.gather(*(p.stop() for p in pollers))
+    on_shutdown: list[Callable[[], Awaitable[None]]] = [redis.aclose]
+    source: AccountMailboxes | None = None
+    if settings.accounts_configured:
+        assert settings.ticket_core_url is not None
+        directory = ChannelAccountDirectory(settings.ticket_core_url, settings.internal_token)
+        source = AccountMailboxes(directory)
+        on_shutdown.append(directory.aclose)
+        log.info(
+            "mailbox_accounts_enabled",
+            ticket_core_url=settings.ticket_core_url,
+            refresh_seconds=settings.mailbox_refresh_seconds,
+        )
+    supervisor = MailboxSupervisor(
+        settings.mailboxes, make_poller, source, settings.mailbox_refresh_seconds
+    )
 
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
@@ -82,8 +102,8 @@ def create_app(
         settings,
         broker,
         readiness=readiness,
-        on_startup=[start_pollers],
-        on_stopping=[stop_pollers],  # their last publish needs the broker
-        on_shutdown=[redis.aclose],
-        routers=[status_router(pollers)],
+        on_startup=[supervisor.start],
+        on_stopping=[supervisor.stop],  # their last publish needs the broker
+        on_shutdown=on_shutdown,
+        routers=[status_router(supervisor)],
     )

@@ -1,11 +1,17 @@
 """Mailbox configuration: which IMAP folders to read, how, and for which channel account.
 
-For the embedded default the list comes from the environment, ``EMAIL_INGEST_MAILBOXES``,
-as a JSON list of objects with the fields of ``MailboxConfig``, e.g.::
+Mailboxes come from two places:
+
+- the environment, ``EMAIL_INGEST_MAILBOXES``: a JSON list of objects with the fields of
+  ``MailboxConfig``, e.g.::
 
     [{"name": "support", "host": "imap.example.com", "port": 993, "security": "tls",
       "login": "support@example.com", "password": "...", "own_addresses": ["support@example.com"],
       "processed": "flag"}]
+
+- email channel accounts in ticket-core (``mailbox_from_account``): the account's
+  ``config`` holds the ``ImapSettings`` fields, its ``password`` secret the password, and
+  its name is both the mailbox name and the channel account.
 
 The password is a ``SecretStr``: it never appears in ``repr``, logs or error messages.
 """
@@ -13,75 +19,41 @@ The password is a ``SecretStr``: it never appears in ``repr``, logs or error mes
 from __future__ import annotations
 
 import dataclasses
-import re
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
+from helpdesk_common.channel_accounts import ChannelAccount
+from helpdesk_common.email_accounts import (
+    DEFAULT_PROCESSED_KEYWORD,
+    MAILBOX_NAME,
+    PASSWORD,
+    ImapSettings,
+    Security,
+    check_email_account,
+)
+from pydantic import Field, SecretStr, TypeAdapter
 
 from .context import MailboxContext
 
-Security = Literal["none", "starttls", "tls"]
+__all__ = [
+    "DEFAULT_PROCESSED_KEYWORD",
+    "MailboxConfig",
+    "Security",
+    "check_unique",
+    "mailbox_from_account",
+    "parse_mailboxes",
+]
 
 _MOVE_PREFIX = "move:"
-_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
-DEFAULT_PROCESSED_KEYWORD = "$HelpdeskProcessed"
 
 
-class MailboxConfig(BaseModel):
+class MailboxConfig(ImapSettings):
     """One IMAP folder bound to a channel account."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: Annotated[str, Field(pattern=_NAME_RE)]
+    name: Annotated[str, Field(pattern=MAILBOX_NAME)]
     """Unique mailbox id: names the Redis checkpoint, lease and failed-mail keys."""
     channel_account: str = ""
     """The channel account records are published for; defaults to ``name``."""
-    host: str
-    port: int | None = Field(default=None, ge=1, le=65535)
-    """Defaults to 993 for ``tls``, 143 otherwise."""
-    security: Security = "tls"
-    login: str
     password: SecretStr
-    folder: str = "INBOX"
-    processed: str = "flag"
-    """``flag`` (``processed_keyword``, plus ``\\Seen`` if ``mark_seen``) or ``move:<Folder>``."""
-    processed_keyword: Annotated[str, Field(pattern=r"^\$?[A-Za-z0-9_.-]{1,64}$")] = (
-        DEFAULT_PROCESSED_KEYWORD
-    )
-    mark_seen: bool = True
-    own_addresses: tuple[str, ...] = ()
-    """Our own addresses: mail from them is a loop (marked processed, not published)."""
-    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=0)
-    ticket_token_pattern: str | None = None
-    use_idle: bool = True
-    """IMAP IDLE when the server supports it; polling every ``poll_interval_seconds`` otherwise."""
-    poll_interval_seconds: float = Field(default=60.0, gt=0)
-    idle_timeout_seconds: float = Field(default=25 * 60.0, gt=0)
-    """IDLE is ended and re-issued after this long (servers drop idle clients at ~30 min)."""
-    tls_verify: bool = True
-    tls_ca_file: str | None = None
-    """A CA bundle (PEM) to trust instead of the system's, e.g. for a private CA."""
-
-    @field_validator("processed")
-    @classmethod
-    def _processed_action(cls, value: str) -> str:
-        if value == "flag":
-            return value
-        if value.startswith(_MOVE_PREFIX) and value[len(_MOVE_PREFIX) :].strip():
-            return _MOVE_PREFIX + value[len(_MOVE_PREFIX) :].strip()
-        raise ValueError("processed must be 'flag' or 'move:<Folder>'")
-
-    @field_validator("own_addresses")
-    @classmethod
-    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(a.strip().lower() for a in value if a.strip())
-
-    @field_validator("ticket_token_pattern")
-    @classmethod
-    def _one_group(cls, value: str | None) -> str | None:
-        if value is not None and re.compile(value).groups != 1:
-            raise ValueError("ticket_token_pattern needs exactly one group (the number)")
-        return value
 
     @property
     def account(self) -> str:
@@ -121,6 +93,21 @@ class MailboxConfig(BaseModel):
             "folder": self.folder,
             "processed": self.processed,
         }
+
+
+def mailbox_from_account(account: ChannelAccount) -> MailboxConfig:
+    """The mailbox of an email channel account; ``InvalidEmailAccount`` if it cannot be one.
+
+    The error message names the settings that are wrong, never a value (no password).
+    """
+    password = account.secret(PASSWORD) or ""
+    settings = check_email_account(account.name, account.config, {PASSWORD: password})
+    return MailboxConfig(
+        **settings.model_dump(),
+        name=account.name,
+        channel_account=account.name,
+        password=SecretStr(password),
+    )
 
 
 _LIST = TypeAdapter(list[MailboxConfig])

@@ -26,6 +26,11 @@ class EmailIngestSettings(ServiceSettings):
 
     mailboxes: list[MailboxConfig] = Field(default_factory=list)
     """``EMAIL_INGEST_MAILBOXES``: a JSON list of mailbox objects (see ``mailboxes.py``)."""
+    ticket_core_url: str | None = None
+    """With ``internal_token``: also poll the email channel accounts configured in ticket-core."""
+    internal_token: str | None = Field(default=None, repr=False)
+    mailbox_refresh_seconds: float = Field(default=30.0, gt=0)
+    """How often the email channel accounts are re-read (new, changed, removed mailboxes)."""
     replica_id: str = Field(default_factory=default_replica_id)
     redis_prefix: str = "email-ingest"
     lease_ttl_seconds: float = Field(default=30.0, gt=0)
@@ -34,6 +39,11 @@ class EmailIngestSettings(ServiceSettings):
     backoff_initial_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=120.0, gt=0)
     failed_list_max: int = Field(default=10_000, ge=1)
+
+    @property
+    def accounts_configured(self) -> bool:
+        """Whether mailboxes also come from ticket-core's email channel accounts."""
+        return bool(self.ticket_core_url and self.internal_token)
 
     @field_validator("mailboxes")
     @classmethod

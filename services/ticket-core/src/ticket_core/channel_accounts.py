@@ -1,8 +1,10 @@
 """Channel accounts: the table, secrets encrypted at rest (Fernet), persistence.
 
-Secrets (bot tokens, webhook secrets, VK confirmation strings) are one JSON object
-encrypted with Fernet under ``TICKET_CORE_SECRETS_KEY`` (several comma-separated keys
-rotate: the first encrypts, any decrypts). Without a key nothing is stored or read.
+Secrets (bot tokens, webhook secrets, VK confirmation strings, IMAP passwords) are one
+JSON object encrypted with Fernet under ``TICKET_CORE_SECRETS_KEY`` (several
+comma-separated keys rotate: the first encrypts, any decrypts). Without a key nothing is
+stored or read. An email account's ``config`` is checked against the IMAP settings that
+email-ingest reads (``helpdesk_common.email_accounts``); messenger configs are free-form.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from helpdesk_common.channel_accounts import CONFIRMATION, TOKEN, WEBHOOK_SECRET
+from helpdesk_common.email_accounts import PASSWORD, InvalidEmailAccount, check_email_account
 from helpdesk_common.records import Channel
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, UniqueConstraint, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +29,9 @@ from sqlmodel import Field, SQLModel
 NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MESSENGERS = (Channel.TELEGRAM, Channel.VIBER, Channel.VK)
+MANAGED = (Channel.EMAIL, *MESSENGERS)
 REQUIRED: dict[Channel, tuple[str, ...]] = {
+    Channel.EMAIL: (PASSWORD,),
     Channel.TELEGRAM: (TOKEN, WEBHOOK_SECRET),
     Channel.VIBER: (TOKEN,),
     Channel.VK: (TOKEN, WEBHOOK_SECRET, CONFIRMATION),
@@ -107,10 +113,19 @@ class SecretBox:
         return data
 
 
-def check_account(channel: Channel, name: str, secrets: dict[str, str]) -> dict[str, str]:
-    """Validate; fills a Telegram webhook secret when none was given. Returns the secrets."""
-    if channel not in MESSENGERS:
-        raise InvalidAccount(f"channel accounts are managed for {', '.join(MESSENGERS)}")
+def check_account(
+    channel: Channel,
+    name: str,
+    secrets: dict[str, str],
+    config: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Validate; fills a Telegram webhook secret when none was given. Returns the secrets.
+
+    ``config`` is checked for email accounts (the IMAP settings); error messages name the
+    setting that is wrong, never a value.
+    """
+    if channel not in MANAGED:
+        raise InvalidAccount(f"channel accounts are managed for {', '.join(MANAGED)}")
     if not NAME.match(name):
         raise InvalidAccount("name: 1-64 characters of A-Z a-z 0-9 _ . -")
     secrets = {k: v for k, v in secrets.items() if v}
@@ -121,6 +136,11 @@ def check_account(channel: Channel, name: str, secrets: dict[str, str]) -> dict[
     missing = [k for k in REQUIRED[channel] if not secrets.get(k)]
     if missing:
         raise InvalidAccount(f"{channel.value} accounts need secrets: {', '.join(missing)}")
+    if channel is Channel.EMAIL:
+        try:
+            check_email_account(name, config or {}, secrets)
+        except InvalidEmailAccount as exc:
+            raise InvalidAccount(str(exc)) from None
     return secrets
 
 
@@ -150,6 +170,16 @@ async def list_accounts(session: AsyncSession, channel: str | None) -> list[dict
     if channel:
         query = query.where(table.c.channel == channel)
     return [dict(r) for r in (await session.execute(query)).mappings()]
+
+
+async def delete_account(session: AsyncSession, channel: str, name: str) -> bool:
+    """Delete; False when there was no such account."""
+    row = await session.execute(
+        sa_delete(table)
+        .where(table.c.channel == channel, table.c.name == name)
+        .returning(table.c.id)
+    )
+    return row.first() is not None
 
 
 async def update_account(

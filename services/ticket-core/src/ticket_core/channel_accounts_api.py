@@ -1,5 +1,6 @@
 """Channel accounts over HTTP: managed on the public API (secrets write-only), read with
-their secrets on the internal API by the gateway, messenger-ingest and the notifier."""
+their secrets on the internal API by the gateway, messenger-ingest, the notifier and
+email-ingest (which lists the email accounts: its mailboxes)."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def channel_accounts_router(
     async def create(body: AccountIn) -> AccountOut:
         sealer = sealed_box()
         try:
-            secrets = store.check_account(body.channel, body.name, body.secrets)
+            secrets = store.check_account(body.channel, body.name, body.secrets, body.config)
         except store.InvalidAccount as exc:
             raise HTTPException(422, str(exc)) from exc
         values = body.model_dump(exclude={"secrets"}) | {
@@ -160,17 +161,21 @@ def channel_accounts_router(
             values: dict[str, Any] = body.model_dump(
                 include={"display_name", "enabled"}, exclude_none=True
             )
+            config: dict[str, Any] = row["config"]
             if body.config is not None:
-                merged = {**row["config"], **body.config}
-                values["config"] = {k: v for k, v in merged.items() if v is not None}
+                merged = {**config, **body.config}
+                config = values["config"] = {k: v for k, v in merged.items() if v is not None}
+            new_secrets = secrets
             if body.secrets is not None:
                 merged_secrets = {**secrets, **body.secrets}
+                new_secrets = {k: v for k, v in merged_secrets.items() if v is not None}
+            if body.config is not None or body.secrets is not None:
                 try:
-                    secrets = store.check_account(
-                        channel, name, {k: v for k, v in merged_secrets.items() if v is not None}
-                    )
+                    new_secrets = store.check_account(channel, name, new_secrets, config)
                 except store.InvalidAccount as exc:
                     raise HTTPException(422, str(exc)) from exc
+            if body.secrets is not None:
+                secrets = new_secrets
                 values["secrets_encrypted"] = sealer.seal(secrets)
             row = await store.update_account(session, row["id"], values)
         log.info(
@@ -178,16 +183,34 @@ def channel_accounts_router(
         )
         return _public(row, secrets)
 
+    @public.delete("/{channel}/{name}", status_code=204)
+    async def delete(channel: Channel, name: str) -> None:
+        async with sessions() as session, session.begin():
+            if not await store.delete_account(session, channel.value, name):
+                raise HTTPException(404, f"no {channel.value} account {name!r}")
+        log.info("channel_account_deleted", channel=channel.value, account=name)
+
+    def _internal(row: dict[str, Any], sealer: store.SecretBox) -> AccountInternal:
+        return AccountInternal(
+            **{k: row[k] for k in ("display_name", "enabled", "config", "name")},
+            channel=Channel(row["channel"]),
+            secrets=sealer.open(row["secrets_encrypted"]),
+        )
+
+    @internal.get("/{channel}", response_model=list[AccountInternal])
+    async def list_channel(channel: Channel) -> list[AccountInternal]:
+        """Every account of one channel, enabled or not, with its secrets."""
+        sealer = sealed_box()
+        async with sessions() as session:
+            rows = await store.list_accounts(session, channel.value)
+        return [_internal(r, sealer) for r in rows]
+
     @internal.get("/{channel}/{name}", response_model=AccountInternal)
     async def lookup(channel: Channel, name: str) -> AccountInternal:
         sealer = sealed_box()
         async with sessions() as session:
             row = await _load(session, channel, name)
-        return AccountInternal(
-            **{k: row[k] for k in ("display_name", "enabled", "config", "name")},
-            channel=channel,
-            secrets=sealer.open(row["secrets_encrypted"]),
-        )
+        return _internal(row, sealer)
 
     router = APIRouter()
     router.include_router(public)
