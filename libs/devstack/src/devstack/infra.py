@@ -15,6 +15,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ class Postgres:
         self.child = Child("postgres", argv, self.log_dir / "postgres.log", popen_kwargs=run_as)
         self.child.start()
         wait_until(lambda: self._accepting(), 60, "PostgreSQL")
+        _still_ours(self.child)
         asyncio.run(self._create_database())
 
     def _accepting(self) -> bool:
@@ -159,7 +161,14 @@ def _start_listening(name: str, argv: list[str], port: int, log_dir: Path) -> Ch
         return port_open(port)
 
     wait_until(listening, 30, name)
+    _still_ours(child)
     return child
+
+
+def _still_ours(child: Child) -> None:
+    """The port answered, but was it our server? One that lost the port exits at once."""
+    time.sleep(0.3)
+    child.ensure_alive()
 
 
 @dataclass

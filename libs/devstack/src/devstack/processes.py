@@ -16,12 +16,15 @@ from typing import IO, Any
 # Below the kernel's ephemeral range (32768-60999 by default), so a port chosen now is not
 # handed out as the source port of some outgoing connection before our server binds it.
 _PORT_RANGE = (20000, 32000)
+# Not the global ``random``: test plugins seed it, and two test runs on one machine would
+# then pick the same "free" ports and end up sharing each other's servers.
+_PORTS = random.SystemRandom()
 
 
 def free_port() -> int:
     """A port nobody listens on now, outside the ephemeral range."""
     for _ in range(200):
-        port = random.randrange(*_PORT_RANGE)
+        port = _PORTS.randrange(*_PORT_RANGE)
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
