@@ -1,20 +1,26 @@
-"""ticket-core's REST API (read side for now: tickets with their messages)."""
+"""ticket-core's REST API: tickets with their messages and replies. Changes to tickets
+are in ``workflow_api``, the organisation and the catalogue in their own routers."""
 
 from __future__ import annotations
 
-import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from helpdesk_common.records import Channel
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
+from . import workflow_repo as wrepo
+from .api_common import bearer_auth
+from .models import TicketStatus as Category
+from .models_workflow import statuses
 from .outbox import OutboxRelay
 from .replies import ReplyError, ReplyRequest, ReplySettings, TicketNotFound, add_reply
 from .settings import TicketCoreSettings
+from .statuses import resolution_seconds
 
 
 class MessageOut(BaseModel):
@@ -64,6 +70,24 @@ class TicketOut(BaseModel):
     possible_duplicate_of_id: int | None = None
     created_at: Any
     updated_at: Any
+    status_id: int
+    status_name: str | None = None
+    priority_id: int
+    type_id: int | None
+    company_id: int | None
+    responsible_agent_id: int | None
+    responsible_group_id: int | None
+    reopen_count: int
+    pending_until: datetime | None
+    auto_close_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution_seconds: float = Field(
+        description="Time spent Open (Pending, Resolved and Closed spans do not count)."
+    )
+    observer_agent_ids: list[int] | None = None
+    observer_group_ids: list[int] | None = None
     messages: list[MessageOut] | None = None
 
 
@@ -72,73 +96,133 @@ class TicketPage(BaseModel):
     items: list[TicketOut]
 
 
+_TICKET_COLUMNS = [
+    repo.tickets,
+    repo.contacts.c.email.label("contact_email"),
+    repo.contacts.c.display_name.label("contact_name"),
+    statuses.c.name.label("status_name"),
+]
+
+
+def _joined(query: Any) -> Any:
+    return query.outerjoin(
+        repo.contacts, repo.contacts.c.id == repo.tickets.c.contact_id
+    ).outerjoin(statuses, statuses.c.id == repo.tickets.c.status_id)
+
+
+def _ticket_out(row: dict[str, Any], now: datetime) -> TicketOut:
+    return TicketOut.model_validate({**row, "resolution_seconds": resolution_seconds(row, now)})
+
+
+async def ticket_detail(session: AsyncSession, ticket_id: int) -> TicketOut:
+    """A ticket with its observers and messages (404 when it does not exist)."""
+    row = await session.execute(
+        _joined(select(*_TICKET_COLUMNS).select_from(repo.tickets)).where(
+            repo.tickets.c.id == ticket_id
+        )
+    )
+    found = row.mappings().first()
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found")
+    message_rows = await session.execute(
+        select(repo.messages)
+        .where(repo.messages.c.ticket_id == ticket_id)
+        .order_by(repo.messages.c.id)
+    )
+    ticket = _ticket_out(dict(found), datetime.now(UTC))
+    agents, groups = (await wrepo.observers_of(session, [ticket_id]))[ticket_id]
+    ticket.observer_agent_ids, ticket.observer_group_ids = sorted(agents), sorted(groups)
+    ticket.messages = [MessageOut.model_validate(dict(m)) for m in message_rows.mappings()]
+    return ticket
+
+
+def _filters(
+    contact_email: str | None,
+    status: Category | None,
+    status_id: int | None,
+    responsible_agent_id: int | None,
+    responsible_group_id: int | None,
+    unassigned: bool | None,
+    channel: Channel | None,
+    company_id: int | None,
+    q: str | None,
+) -> list[Any]:
+    t = repo.tickets.c
+    where: list[Any] = []
+    if contact_email:
+        where.append(func.lower(repo.contacts.c.email) == contact_email.strip().lower())
+    for column, value in (
+        (t.status, status.value if status else None),
+        (t.status_id, status_id),
+        (t.responsible_agent_id, responsible_agent_id),
+        (t.responsible_group_id, responsible_group_id),
+        (t.channel, channel.value if channel else None),
+        (t.company_id, company_id),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if unassigned is not None:
+        nobody = t.responsible_agent_id.is_(None) & t.responsible_group_id.is_(None)
+        where.append(nobody if unassigned else ~nobody)
+    if q and q.strip():
+        where.append(t.subject.icontains(q.strip(), autoescape=True))
+    return where
+
+
 def api_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay
 ) -> APIRouter:
     reply_settings = ReplySettings(settings.email_domain, settings.reply_email_account)
-
-    async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        if settings.api_token is None:
-            return
-        expected = f"Bearer {settings.api_token}"
-        if authorization is None or not secrets.compare_digest(authorization, expected):
-            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
-
-    router = APIRouter(prefix="/api/v1", tags=["tickets"], dependencies=[Depends(authorised)])
-    ticket_cols = [
-        repo.tickets,
-        repo.contacts.c.email.label("contact_email"),
-        repo.contacts.c.display_name.label("contact_name"),
-    ]
-
-    def _with_contact(query: Any) -> Any:
-        return query.outerjoin(repo.contacts, repo.contacts.c.id == repo.tickets.c.contact_id)
+    router = APIRouter(
+        prefix="/api/v1", tags=["tickets"], dependencies=[Depends(bearer_auth(settings))]
+    )
 
     @router.get("/tickets", response_model=TicketPage)
     async def list_tickets(
         contact_email: str | None = None,
-        status: str | None = None,
+        status: Annotated[Category | None, Query(description="A status category.")] = None,
+        status_id: Annotated[int | None, Query(description="A custom status.")] = None,
+        responsible_agent_id: int | None = None,
+        responsible_group_id: int | None = None,
+        unassigned: Annotated[
+            bool | None, Query(description="true: neither an agent nor a group is responsible.")
+        ] = None,
+        channel: Channel | None = None,
+        company_id: int | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="Text in the subject.")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TicketPage:
-        where = []
-        if contact_email:
-            where.append(func.lower(repo.contacts.c.email) == contact_email.strip().lower())
-        if status:
-            where.append(repo.tickets.c.status == status)
+        where = _filters(
+            contact_email,
+            status,
+            status_id,
+            responsible_agent_id,
+            responsible_group_id,
+            unassigned,
+            channel,
+            company_id,
+            q,
+        )
         async with sessions() as session:
             total = await session.scalar(
-                _with_contact(select(func.count()).select_from(repo.tickets)).where(*where)
+                _joined(select(func.count()).select_from(repo.tickets)).where(*where)
             )
             rows = await session.execute(
-                _with_contact(select(*ticket_cols).select_from(repo.tickets))
+                _joined(select(*_TICKET_COLUMNS).select_from(repo.tickets))
                 .where(*where)
                 .order_by(repo.tickets.c.id.desc())
                 .limit(limit)
                 .offset(offset)
             )
-            items = [TicketOut.model_validate(dict(r)) for r in rows.mappings()]
+            now = datetime.now(UTC)
+            items = [_ticket_out(dict(r), now) for r in rows.mappings()]
         return TicketPage(total=int(total or 0), items=items)
 
     @router.get("/tickets/{ticket_id}", response_model=TicketOut)
     async def get_ticket(ticket_id: int) -> TicketOut:
         async with sessions() as session:
-            row = await session.execute(
-                _with_contact(select(*ticket_cols).select_from(repo.tickets)).where(
-                    repo.tickets.c.id == ticket_id
-                )
-            )
-            found = row.mappings().first()
-            if found is None:
-                raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found")
-            message_rows = await session.execute(
-                select(repo.messages)
-                .where(repo.messages.c.ticket_id == ticket_id)
-                .order_by(repo.messages.c.id)
-            )
-            ticket = TicketOut.model_validate(dict(found))
-            ticket.messages = [MessageOut.model_validate(dict(m)) for m in message_rows.mappings()]
-        return ticket
+            return await ticket_detail(session, ticket_id)
 
     @router.post("/tickets/{ticket_id}/replies", response_model=MessageOut, status_code=201)
     async def reply(ticket_id: int, body: ReplyIn) -> MessageOut:

@@ -1,4 +1,4 @@
-"""ticket-core wiring: database, broker subscription, outbox relay, REST API."""
+"""ticket-core wiring: database, broker subscription, outbox relay, status timers, REST API."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ from helpdesk_common.service import build_app
 from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_MESSAGES
 from sqlalchemy import text
 
+from .agents_api import agents_router
 from .api import api_router
+from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
 from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
+from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
+from .timers import TimerLoop
+from .workflow_api import workflow_router
 
 
 def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
@@ -59,13 +64,21 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             return bool(await conn.scalar(text("SELECT 1")) == 1)
 
     readiness.add("database", database_ready)
-    sweeper: list[asyncio.Task[None]] = []
+    timers = TimerLoop(
+        sessions,
+        relay.notify,
+        interval=settings.timer_poll_seconds,
+        auto_close_after=timedelta(seconds=settings.auto_close_after_seconds),
+        batch=settings.timer_batch_size,
+    )
+    background: list[asyncio.Task[None]] = []
 
-    async def start_sweeper() -> None:
-        sweeper.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
+    async def start_background() -> None:
+        background.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
+        background.append(asyncio.create_task(timers.run()))
 
-    async def stop_sweeper_and_engine() -> None:
-        for task in sweeper:
+    async def stop_background_and_engine() -> None:
+        for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -75,10 +88,14 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         settings,
         broker,
         readiness=readiness,
-        on_startup=[start_sweeper],
-        on_shutdown=[stop_sweeper_and_engine],
+        on_startup=[start_background],
+        on_shutdown=[stop_background_and_engine],
         routers=[
             api_router(settings, sessions, relay),
+            workflow_router(settings, sessions, relay),
+            agents_router(settings, sessions),
+            org_router(settings, sessions),
+            catalog_router(settings, sessions),
             channel_accounts_router(settings, sessions),
         ],
     )

@@ -43,7 +43,8 @@ async def domains_of(session: AsyncSession, company_ids: Iterable[int]) -> dict[
 
 
 async def set_domains(session: AsyncSession, company_id: int, domains: Sequence[str]) -> None:
-    """Replace the company's domains and link the contacts at them that have no company."""
+    """Replace the company's domains; contacts at them that have no company join it, with
+    their tickets that have none."""
     await session.execute(delete(company_domains).where(company_domains.c.company_id == company_id))
     if not domains:
         return
@@ -51,11 +52,19 @@ async def set_domains(session: AsyncSession, company_id: int, domains: Sequence[
         insert(company_domains), [{"domain": d, "company_id": company_id} for d in domains]
     )
     domain = func.lower(func.split_part(contacts.c.email, "@", 2))
-    await session.execute(
+    linked = await session.execute(
         update(contacts)
         .where(contacts.c.company_id.is_(None), domain.in_(list(domains)))
         .values(company_id=company_id)
+        .returning(contacts.c.id)
     )
+    contact_ids = [int(c) for (c,) in linked]
+    if contact_ids:
+        await session.execute(
+            update(tickets)
+            .where(tickets.c.contact_id.in_(contact_ids), tickets.c.company_id.is_(None))
+            .values(company_id=company_id)
+        )
 
 
 async def lock_agent(session: AsyncSession, agent_id: int) -> dict[str, Any] | None:

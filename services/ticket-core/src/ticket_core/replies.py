@@ -4,7 +4,8 @@ A public reply is stored with delivery state ``queued`` and published (through t
 outbox) as an ``OutboundMessage`` on the channel it goes out on; the notifier sends it
 and reports back with delivery events. Email replies carry our subject token, a
 Message-ID we record (so the customer's answer threads by In-Reply-To) and the thread's
-References.
+References. A public reply is the ticket's first response when it has none yet. Tickets of
+an internal type take internal notes only: their customers never hear of them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
+from .catalog import ticket_is_internal
 from .models import MessageKind
 from .threading import conversation_peer
 
@@ -115,8 +117,11 @@ async def add_reply(
         "created_at": now,
     }
     outbound: OutboundMessage | None = None
+    internal_ticket = await ticket_is_internal(session, ticket["type_id"])
     if request.internal:
         row["kind"] = MessageKind.INTERNAL_NOTE
+    elif internal_ticket:
+        raise ReplyError("the ticket is internal: add an internal note instead of a reply")
     else:
         origin = Channel(ticket["channel"])
         channel = request.channel or _REPLY_CHANNEL.get(origin, origin)
@@ -151,7 +156,9 @@ async def add_reply(
         )
     message_id = await repo.insert_message(session, row)
     assert message_id is not None  # replies carry no idempotency key
-    await repo.touch_ticket(session, ticket_id, now, customer=False)
+    await repo.touch_ticket(
+        session, ticket_id, now, customer=False, first_response=outbound is not None
+    )
     row = await repo.message_by_id(session, message_id)
     event = TicketEvent(
         kind=TicketEventKind.MESSAGE_ADDED,
@@ -161,6 +168,7 @@ async def add_reply(
         message_id=message_id,
         channel=Channel(row["channel"]),
         status=ticket["status"],
+        internal=internal_ticket,
         correlation_id=correlation.current() or new_id(),
     )
     pending = [(TICKET_EVENTS.name, event.model_dump_json())]

@@ -47,11 +47,18 @@ async def ticket_by_message_ids(
 
 
 async def touch_ticket(
-    session: AsyncSession, ticket_id: int, now: datetime, *, customer: bool
+    session: AsyncSession,
+    ticket_id: int,
+    now: datetime,
+    *,
+    customer: bool,
+    first_response: bool = False,
 ) -> None:
     values: dict[str, Any] = {"updated_at": now}
     if customer:
         values["last_customer_message_at"] = now
+    if first_response:
+        values["first_response_at"] = func.coalesce(tickets.c.first_response_at, now)
     await session.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
 
 

@@ -27,6 +27,15 @@ class TicketCoreSettings(ServiceSettings):
         default="support",
         description="Email channel account for replies to tickets that came from a web form.",
     )
+    auto_close_after_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="A Resolved ticket closes by itself this long after it was resolved.",
+    )
+    timer_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often each replica looks for due status timers."
+    )
+    timer_batch_size: int = Field(default=100, ge=1, description="Timers fired per round.")
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )

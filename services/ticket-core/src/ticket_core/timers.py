@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from helpdesk_common import correlation
@@ -46,16 +46,21 @@ TIMERS = (
 )
 
 
+@dataclass
+class Fired:
+    ticket_ids: list[int] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)
+
+
 async def fire_due(
     session: AsyncSession,
     now: datetime,
     *,
     limit: int,
     auto_close_after: timedelta,
-) -> list[int]:
-    """Fire up to ``limit`` due timers of each kind inside the caller's transaction; returns
-    the ids of the tickets changed."""
-    fired: list[int] = []
+) -> Fired:
+    """Fire up to ``limit`` due timers of each kind inside the caller's transaction."""
+    fired = Fired()
     catalog = None
     for timer in TIMERS:
         claimed = await wrepo.claim_due(session, timer.status, timer.due_column, now, limit)
@@ -76,7 +81,8 @@ async def fire_due(
         )
         for ticket_id, error in outcome.failed.items():
             log.error("timer_refused", timer=timer.name, ticket_id=ticket_id, error=error)
-        fired.extend(outcome.updated)
+        fired.ticket_ids.extend(outcome.updated)
+        fired.outbox_ids.extend(outcome.outbox_ids)
     return fired
 
 
@@ -105,12 +111,14 @@ class TimerLoop:
         """One round: fire what is due now; returns the ids of the tickets changed."""
         with correlation.bound(new_id()):
             async with self._sessions() as session, session.begin():
-                fired = await fire_due(
-                    session,
-                    self._clock(),
-                    limit=self._batch,
-                    auto_close_after=self._auto_close_after,
-                )
+                fired = (
+                    await fire_due(
+                        session,
+                        self._clock(),
+                        limit=self._batch,
+                        auto_close_after=self._auto_close_after,
+                    )
+                ).ticket_ids
         if fired:
             self._notify()
             self.fired_count += len(fired)

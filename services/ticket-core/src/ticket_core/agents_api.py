@@ -1,0 +1,213 @@
+"""Agents and agent groups over HTTP.
+
+Agents are never deleted (the audit trail names them): they are deactivated, which is
+refused (409) while they are responsible for Open or Pending tickets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from . import crud
+from . import org_repo as orepo
+from .api_common import Limit, Name, Offset, Page, bearer_auth, not_found, refused
+from .models_org import AgentRole, agents, groups
+from .org import OrgError, deactivation_refusal, normalise_email
+from .settings import TicketCoreSettings
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    email: str = Field(max_length=254)
+    role: AgentRole = AgentRole.SPECIALIST
+    active: bool = True
+
+
+class AgentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    email: str | None = Field(default=None, max_length=254)
+    role: AgentRole | None = None
+    active: bool | None = Field(
+        default=None,
+        description="false deactivates: refused (409) while the agent has open tickets",
+    )
+
+
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: AgentRole
+    active: bool
+    created_at: datetime
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    member_ids: list[int] = Field(default_factory=list, max_length=1000)
+
+
+class GroupPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    member_ids: list[int] | None = Field(default=None, max_length=1000)
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    member_ids: list[int]
+    created_at: datetime
+
+
+def _agent_values(body: AgentIn | AgentPatch) -> dict[str, Any]:
+    values = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "email" in values:
+        try:
+            values["email"] = normalise_email(values["email"])
+        except OrgError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return values
+
+
+async def _check_members(session: AsyncSession, ids: list[int]) -> list[int]:
+    wanted = sorted(set(ids))
+    found = {
+        int(i) for (i,) in await session.execute(select(agents.c.id).where(agents.c.id.in_(wanted)))
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise HTTPException(status_code=422, detail=f"agent(s) {missing} do not exist")
+    return wanted
+
+
+async def _groups_out(session: AsyncSession, rows: list[dict[str, Any]]) -> list[GroupOut]:
+    members = await orepo.members_of(session, (r["id"] for r in rows))
+    return [GroupOut(**r, member_ids=members.get(r["id"], [])) for r in rows]
+
+
+def agents_router(
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+) -> APIRouter:
+    router = APIRouter(
+        prefix="/api/v1", tags=["agents"], dependencies=[Depends(bearer_auth(settings))]
+    )
+
+    @router.get("/agents", response_model=Page[AgentOut])
+    async def list_agents(
+        active: bool | None = None,
+        role: AgentRole | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[AgentOut]:
+        where = []
+        if active is not None:
+            where.append(agents.c.active.is_(active))
+        if role is not None:
+            where.append(agents.c.role == role.value)
+        async with sessions() as session:
+            total, rows = await crud.page(
+                session, agents, where=where, order_by=[agents.c.name], limit=limit, offset=offset
+            )
+        return Page(total=total, items=[AgentOut(**r) for r in rows])
+
+    @router.get("/agents/{agent_id}", response_model=AgentOut)
+    async def get_agent(agent_id: int) -> AgentOut:
+        async with sessions() as session:
+            row = await crud.get(session, agents, agent_id)
+        if row is None:
+            not_found("agent", agent_id)
+        return AgentOut(**row)
+
+    @router.post("/agents", response_model=AgentOut, status_code=201)
+    async def create_agent(body: AgentIn) -> AgentOut:
+        values = _agent_values(body)
+        try:
+            async with sessions() as session, session.begin():
+                return AgentOut(**await crud.create(session, agents, values))
+        except IntegrityError as exc:
+            refused(exc, f"an agent with email {values['email']}")
+
+    @router.patch("/agents/{agent_id}", response_model=AgentOut)
+    async def patch_agent(agent_id: int, body: AgentPatch) -> AgentOut:
+        values = _agent_values(body)
+        try:
+            async with sessions() as session, session.begin():
+                # The row lock makes a concurrent assignment wait (or fail) until we are done.
+                current = await orepo.lock_agent(session, agent_id)
+                if current is None:
+                    not_found("agent", agent_id)
+                if values.get("active") is False and current["active"]:
+                    count, numbers = await orepo.unfinished_tickets_of(session, agent_id)
+                    refusal = deactivation_refusal(agent_id, count, numbers)
+                    if refusal:
+                        raise HTTPException(status_code=409, detail=refusal)
+                row = await crud.change(session, agents, agent_id, values)
+                assert row is not None
+                return AgentOut(**row)
+        except IntegrityError as exc:
+            refused(exc, f"an agent with email {values.get('email')}")
+
+    @router.get("/groups", response_model=Page[GroupOut])
+    async def list_groups(limit: Limit = 50, offset: Offset = 0) -> Page[GroupOut]:
+        async with sessions() as session:
+            total, rows = await crud.page(
+                session, groups, order_by=[groups.c.name], limit=limit, offset=offset
+            )
+            return Page(total=total, items=await _groups_out(session, rows))
+
+    @router.get("/groups/{group_id}", response_model=GroupOut)
+    async def get_group(group_id: int) -> GroupOut:
+        async with sessions() as session:
+            row = await crud.get(session, groups, group_id)
+            if row is None:
+                not_found("group", group_id)
+            return (await _groups_out(session, [row]))[0]
+
+    @router.post("/groups", response_model=GroupOut, status_code=201)
+    async def create_group(body: GroupIn) -> GroupOut:
+        try:
+            async with sessions() as session, session.begin():
+                members = await _check_members(session, body.member_ids)
+                row = await crud.create(session, groups, {"name": body.name})
+                await orepo.set_members(session, row["id"], members)
+                return (await _groups_out(session, [row]))[0]
+        except IntegrityError as exc:
+            refused(exc, f"group {body.name!r}")
+
+    @router.patch("/groups/{group_id}", response_model=GroupOut)
+    async def patch_group(group_id: int, body: GroupPatch) -> GroupOut:
+        values = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"member_ids"})
+        try:
+            async with sessions() as session, session.begin():
+                row = await crud.change(session, groups, group_id, values)
+                if row is None:
+                    not_found("group", group_id)
+                if body.member_ids is not None:
+                    members = await _check_members(session, body.member_ids)
+                    await orepo.set_members(session, group_id, members)
+                return (await _groups_out(session, [row]))[0]
+        except IntegrityError as exc:
+            refused(exc, f"group {body.name!r}")
+
+    @router.delete("/groups/{group_id}", status_code=204)
+    async def delete_group(group_id: int) -> Response:
+        try:
+            async with sessions() as session, session.begin():
+                if not await crud.remove(session, groups, group_id):
+                    not_found("group", group_id)
+        except IntegrityError as exc:
+            refused(exc, f"group {group_id}")
+        return Response(status_code=204)
+
+    return router

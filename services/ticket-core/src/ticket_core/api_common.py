@@ -1,0 +1,66 @@
+"""What every ticket-core router shares: the bearer token, the acting agent, pages, errors."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Generic, NoReturn, TypeVar
+
+from fastapi import Header, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+from .settings import TicketCoreSettings
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+AGENT_HEADER_DOC = (
+    "The acting agent's id. Until agent authentication exists (its own issue) the caller "
+    "names the agent; the agent must exist and be active."
+)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    total: int
+    items: list[T]
+
+
+def bearer_auth(settings: TicketCoreSettings) -> Callable[..., Awaitable[None]]:
+    """The optional shared bearer token (``TICKET_CORE_API_TOKEN``)."""
+
+    async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
+        if settings.api_token is None:
+            return
+        expected = f"Bearer {settings.api_token}"
+        if authorization is None or not secrets.compare_digest(authorization, expected):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    return authorised
+
+
+def not_found(what: str, key: Any) -> NoReturn:
+    raise HTTPException(status_code=404, detail=f"{what} {key} not found")
+
+
+def refused(exc: IntegrityError, what: str) -> NoReturn:
+    """A constraint violation as a clear 4xx: a duplicate (409), a reference to something
+    missing (422), a row still referenced (409, on delete) or a failed check (422)."""
+    original = getattr(exc.orig, "__cause__", None) or exc.orig
+    constraint = str(getattr(original, "constraint_name", None) or "")
+    sqlstate = str(getattr(original, "sqlstate", "") or "")
+    if sqlstate == "23505":
+        raise HTTPException(status_code=409, detail=f"{what} already exists") from exc
+    if sqlstate == "23503" and "is still referenced" in str(original):
+        raise HTTPException(
+            status_code=409, detail=f"{what} is still in use ({constraint})"
+        ) from exc
+    if sqlstate == "23503":
+        raise HTTPException(
+            status_code=422, detail=f"{what} refers to something that does not exist"
+        ) from exc
+    raise HTTPException(status_code=422, detail=f"{what}: {constraint or 'invalid'}") from exc
