@@ -18,6 +18,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from helpdesk_common.channel_accounts import CONFIRMATION, TOKEN, WEBHOOK_SECRET
 from helpdesk_common.email_accounts import PASSWORD, InvalidEmailAccount, check_email_account
+from helpdesk_common.phone_accounts import InvalidPhoneAccount, check_phone_account
+from helpdesk_common.sms_providers.accounts import InvalidSmsAccount, check_sms_account
 from helpdesk_common.records import Channel
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, UniqueConstraint, func, select
 from sqlalchemy import delete as sa_delete
@@ -29,12 +31,14 @@ from sqlmodel import Field, SQLModel
 NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MESSENGERS = (Channel.TELEGRAM, Channel.VIBER, Channel.VK)
-MANAGED = (Channel.EMAIL, *MESSENGERS)
+MANAGED = (Channel.EMAIL, *MESSENGERS, Channel.SMS, Channel.PHONE)
 REQUIRED: dict[Channel, tuple[str, ...]] = {
     Channel.EMAIL: (PASSWORD,),
     Channel.TELEGRAM: (TOKEN, WEBHOOK_SECRET),
     Channel.VIBER: (TOKEN,),
     Channel.VK: (TOKEN, WEBHOOK_SECRET, CONFIRMATION),
+    Channel.SMS: (),  # per provider: helpdesk_common.sms_providers.accounts
+    Channel.PHONE: (),  # per kind: helpdesk_common.phone_accounts
 }
 
 
@@ -141,6 +145,13 @@ def check_account(
             check_email_account(name, config or {}, secrets)
         except InvalidEmailAccount as exc:
             raise InvalidAccount(str(exc)) from None
+    try:
+        if channel is Channel.SMS:
+            check_sms_account(config or {}, secrets)
+        elif channel is Channel.PHONE:
+            check_phone_account(config or {}, secrets)
+    except (InvalidSmsAccount, InvalidPhoneAccount) as exc:
+        raise InvalidAccount(str(exc)) from None
     return secrets
 
 

@@ -1,0 +1,66 @@
+"""Phone channel accounts: a Simple Calls server or a PBX that pushes webhooks.
+
+``config``: ``kind`` (``simple_calls`` | ``pbx_webhook``), ``default_country`` (ISO
+alpha-2, for national number formats; default RU), ``match_digits`` (callers are matched
+to contacts by this many last digits; default 10), ``extensions`` (extension -> agent id:
+who is pushed a ringing call, and the extension click-to-call rings first), the call
+rules ``answered`` / ``missed`` (see ticket-core's ``calls``), and for Simple Calls
+``url`` (``ws://host:10150`` or ``wss://...``), ``client_type`` and ``group``.
+``secrets``: ``password`` (Simple Calls) or ``webhook_token`` (the token in the PBX
+webhook URL).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .phone_numbers import DEFAULT_MATCH_DIGITS
+
+PASSWORD = "password"
+WEBHOOK_TOKEN = "webhook_token"
+AnsweredRule = Literal["open_or_new", "open_only", "new"]
+MissedRule = Literal["call_back", "open_or_call_back", "open_only"]
+
+
+class InvalidPhoneAccount(ValueError):
+    pass
+
+
+class PhoneAccountConfig(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: Literal["simple_calls", "pbx_webhook"]
+    default_country: str = Field(default="RU", pattern=r"^[A-Za-z]{2}$")
+    match_digits: int = Field(default=DEFAULT_MATCH_DIGITS, ge=4, le=15)
+    extensions: dict[str, int] = Field(default_factory=dict)
+    answered: AnsweredRule = "open_or_new"
+    missed: MissedRule = "call_back"
+    url: str | None = Field(default=None, pattern=r"^wss?://")
+    client_type: str = "helpdesk"
+    group: str = ""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> PhoneAccountConfig:
+        if self.kind == "simple_calls" and not self.url:
+            raise ValueError("simple_calls accounts need config.url (ws://host:10150)")
+        return self
+
+    def extension_of(self, agent_id: int) -> str | None:
+        return next((ext for ext, agent in self.extensions.items() if agent == agent_id), None)
+
+
+def check_phone_account(config: dict[str, Any], secrets: dict[str, str]) -> PhoneAccountConfig:
+    try:
+        parsed = PhoneAccountConfig.model_validate(config)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"config.{'.'.join(str(p) for p in e['loc']) or 'kind'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise InvalidPhoneAccount(problems) from None
+    needed = PASSWORD if parsed.kind == "simple_calls" else WEBHOOK_TOKEN
+    if not secrets.get(needed):
+        raise InvalidPhoneAccount(f"{parsed.kind} accounts need secrets: {needed}")
+    return parsed
