@@ -3,7 +3,7 @@ tickets, internal tickets' events, and a fixed number of statements per batch.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -100,7 +100,8 @@ async def test_customer_messages_on_internal_tickets_are_internal_events(desk: D
 
 
 @pytest.fixture
-def counted(infra) -> Iterator[tuple[AsyncEngine, list[str]]]:  # type: ignore[no-untyped-def]
+async def counted(infra) -> AsyncIterator[tuple[AsyncEngine, list[str]]]:  # type: ignore[no-untyped-def]
+    """An engine of its own that records every statement it sends."""
     engine = create_async_engine(infra.database_url)
     statements: list[str] = []
 
@@ -109,7 +110,7 @@ def counted(infra) -> Iterator[tuple[AsyncEngine, list[str]]]:  # type: ignore[n
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     yield engine, statements
-    event.remove(engine.sync_engine, "before_cursor_execute", count)
+    await engine.dispose()
 
 
 async def test_a_batch_costs_the_same_statements_whatever_its_size(
@@ -135,4 +136,3 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
         assert result.reopened == size
         costs.append((created, len(statements)))
     assert costs[0] == costs[1], costs
-    await engine.dispose()

@@ -16,6 +16,7 @@ from typing import Any
 from helpdesk_common.records import InboundMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import batch_repo as batch
 from . import repository as repo
 from .org_repo import companies_by_domain
 from .threading import PUBLIC_MAIL_DOMAINS, peer_id
@@ -69,7 +70,7 @@ async def resolve_contacts(
     """The contact (and its company) of each message's sender, creating contacts and
     identities as needed."""
     per_message = [sender_identities(m) for m in messages]
-    owners = await repo.contacts_by_identities(session, (i for ids in per_message for i in ids))
+    owners = await batch.contacts_by_identities(session, (i for ids in per_message for i in ids))
     new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
     new_owners: dict[repo.Identity, dict[str, Any]] = {}
     identity_rows: list[tuple[int | dict[str, Any], repo.Identity]] = []
@@ -101,7 +102,7 @@ async def resolve_contacts(
         row["id"] = new_id
     await _link_companies(session, new_rows)
     await repo.insert_rows(session, repo.contacts, new_rows)
-    await repo.insert_identity_rows(
+    await batch.insert_identity_rows(
         session,
         [
             {"contact_id": o["id"] if isinstance(o, dict) else o, "kind": kind, "value": value}
@@ -122,12 +123,12 @@ async def _fill_gaps(
 ) -> dict[int, dict[str, Any]]:
     """Complete empty fields of contacts that existed before the batch; never overwrite.
     Returns those contacts."""
-    existing = await repo.contacts_by_ids(session, (c for c in chosen if isinstance(c, int)))
+    existing = await batch.contacts_by_ids(session, (c for c in chosen if isinstance(c, int)))
     updates: dict[int, dict[str, Any]] = {}
     for message, contact in zip(messages, chosen, strict=True):
         if isinstance(contact, int) and contact in existing:
             change = _gaps(existing[contact], message)
             if change is not None:
                 updates[contact] = change
-    await repo.update_contacts(session, list(updates.values()))
+    await batch.update_contacts(session, list(updates.values()))
     return existing

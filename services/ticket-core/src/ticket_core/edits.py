@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
+from .catalog import ticket_is_internal
 from .message_edits import edits
 from .outbox import OutboxRelay
 
@@ -111,6 +112,7 @@ async def apply_amendment(session: AsyncSession, message: InboundMessage) -> int
         message_id=original["id"],
         channel=message.channel,
         status=ticket["status"],
+        internal=await ticket_is_internal(session, ticket["type_id"]),
         correlation_id=message.correlation_id,
     )
     log.info(

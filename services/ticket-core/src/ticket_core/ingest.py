@@ -22,36 +22,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helpdesk_common.logs import get_logger
-from helpdesk_common.records import InboundMessage, TicketEvent, TicketEventKind
+from helpdesk_common.records import InboundMessage, TicketEventKind
 from helpdesk_common.topics import TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import batch_repo as batch
 from . import repository as repo
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
+from .bounces import ingest_bounce
 from .catalog import Catalog, load_catalog
 from .contacts import resolve_contacts
-from .models import MessageKind, TicketStatus
+from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
+from .models import TicketStatus
 from .statuses import enter
 from .thread_index import ThreadIndex
 from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
 
 log = get_logger(__name__)
 Ticket = dict[str, Any]
-
-
-class ConcurrentDuplicate(Exception):
-    """Another transaction stored the same idempotency key first; retrying the batch drops it."""
-
-
-@dataclass
-class IngestResult:
-    created: int = 0
-    appended: int = 0
-    reopened: int = 0
-    duplicates: int = 0
-    events: list[TicketEvent] = field(default_factory=list)
-    outbox_ids: list[int] = field(default_factory=list)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+__all__ = ["ConcurrentDuplicate", "IngestResult", "ingest_batch"]
 
 
 @dataclass
@@ -64,26 +53,6 @@ class _Step:
     opened: bool
     status_change: tuple[str, str] | None = None
     audit: list[FieldChange] = field(default_factory=list)
-
-
-def _event(
-    catalog: Catalog,
-    kind: TicketEventKind,
-    ticket: Ticket,
-    message: InboundMessage,
-    **extra: Any,
-) -> TicketEvent:
-    return TicketEvent(
-        kind=kind,
-        ticket_id=ticket["id"],
-        ticket_number=ticket["number"],
-        contact_id=ticket["contact_id"],
-        channel=message.channel,
-        status=extra.pop("status", ticket["status"]),
-        internal=catalog.is_internal(ticket.get("type_id")),
-        correlation_id=message.correlation_id,
-        **extra,
-    )
 
 
 async def _sender_belongs(
@@ -99,35 +68,6 @@ async def _sender_belongs(
         ticket_contact_email=ticket_contact["email"] if ticket_contact else None,
         thread_addresses=await repo.addresses_on_ticket(session, ticket["id"]),
     )
-
-
-async def _ingest_bounce(
-    session: AsyncSession, catalog: Catalog, message: InboundMessage, result: IngestResult
-) -> bool:
-    """A bounce of one of our mails: a system note on that ticket and a failed delivery.
-    Returns False when the original mail is not ours (then it is threaded like any mail)."""
-    original_id = message.bounce.original_message_id if message.bounce else None
-    original = await repo.message_by_external_id(session, original_id) if original_id else None
-    if original is None:
-        return False
-    assert message.bounce is not None
-    reason = (
-        f"bounced: {message.bounce.recipient or 'recipient'} {message.bounce.status or ''}".strip()
-    )
-    await repo.set_delivery_by_message_id(session, original["id"], "failed", reason)
-    row = _message_row(message, original["ticket_id"], None)
-    row.update(kind=MessageKind.SYSTEM, text=f"Delivery failed ({reason}).", full_text=message.text)
-    message_id = await repo.insert_message(session, row)
-    if message_id is None:
-        raise ConcurrentDuplicate(message.idempotency_key)
-    ticket = await repo.ticket_by_id(session, original["ticket_id"])
-    assert ticket is not None
-    result.appended += 1
-    result.events.append(
-        _event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
-    )
-    log.info("bounce_recorded", ticket_id=ticket["id"], message_id=original["id"])
-    return True
 
 
 async def _candidate(
@@ -241,10 +181,10 @@ async def _write(
     touched: dict[int, Ticket] = {}
     for step, message_id in zip(steps, message_ids, strict=True):
         message, ticket = step.message, step.ticket
-        rows.append({**_message_row(message, ticket["id"], step.contact_id), "id": message_id})
+        rows.append({**message_row(message, ticket["id"], step.contact_id), "id": message_id})
         if step.opened:
             result.created += 1
-            result.events.append(_event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
+            result.events.append(event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
         else:
             result.appended += 1
             if step.status_change:
@@ -254,7 +194,7 @@ async def _write(
                     audit_rows(ticket["id"], CUSTOMER, step.audit, now, "customer message")
                 )
                 result.events.append(
-                    _event(
+                    event(
                         catalog,
                         TicketEventKind.STATUS_CHANGED,
                         ticket,
@@ -266,35 +206,11 @@ async def _write(
             if ticket["id"] not in {t["id"] for t in opened}:
                 touched[ticket["id"]] = ticket
         result.events.append(
-            _event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
+            event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
         )
     await repo.insert_rows(session, repo.messages, rows)
-    await repo.update_tickets(session, list(touched.values()))
+    await batch.update_tickets(session, list(touched.values()))
     await insert_audit(session, result.audit)
-
-
-def _message_row(message: InboundMessage, ticket_id: int, contact_id: int | None) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket_id,
-        "kind": MessageKind.CUSTOMER,
-        "channel": message.channel.value,
-        "author_contact_id": contact_id,
-        "idempotency_key": message.idempotency_key,
-        "external_message_id": message.thread.message_id,
-        "subject": message.subject,
-        "text": message.text,
-        "html": message.html,
-        "full_text": message.full_text,
-        "attachments": [a.model_dump(mode="json") for a in message.attachments],
-        "fields": message.fields,
-        "recipients": list(message.recipients),
-        "raw_sha256": message.raw.sha256 if message.raw else None,
-        "auto_submitted": message.auto_submitted,
-        "is_bounce": message.is_bounce,
-        "correlation_id": message.correlation_id,
-        "sent_at": message.sent_at,
-        "received_at": message.received_at,
-    }
 
 
 async def ingest_batch(
@@ -320,7 +236,7 @@ async def ingest_batch(
             continue
         seen.add(message.idempotency_key)
         assert catalog is not None
-        if message.is_bounce and await _ingest_bounce(session, catalog, message, result):
+        if message.is_bounce and await ingest_bounce(session, catalog, message, result):
             continue
         fresh.append(message)
     if fresh:

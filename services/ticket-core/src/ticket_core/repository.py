@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Contact, ContactIdentity, Message, OutboxEvent, Ticket
@@ -198,7 +198,7 @@ async def message_by_id(session: AsyncSession, message_id: int) -> dict[str, Any
     return dict(row.mappings().one())
 
 
-# --- set-based statements for batch ingestion ---------------------------------------
+# --- building blocks of set-based writes (ingestion: batch_repo.py) ----------------
 
 
 async def allocate_ids(session: AsyncSession, sequence: str, count: int) -> list[int]:
@@ -211,120 +211,7 @@ async def allocate_ids(session: AsyncSession, sequence: str, count: int) -> list
     return [int(r[0]) for r in rows]
 
 
-async def contacts_by_identities(
-    session: AsyncSession, known: Iterable[Identity]
-) -> dict[Identity, int]:
-    pairs = list(set(known))
-    if not pairs:
-        return {}
-    rows = await session.execute(
-        select(identities.c.kind, identities.c.value, identities.c.contact_id).where(
-            tuple_(identities.c.kind, identities.c.value).in_(pairs)
-        )
-    )
-    return {(str(k), str(v)): int(c) for k, v, c in rows}
-
-
-async def contacts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(select(contacts).where(contacts.c.id.in_(wanted)))
-    return {int(r["id"]): dict(r) for r in rows.mappings()}
-
-
-async def tickets_by_numbers(session: AsyncSession, numbers: Iterable[int]) -> list[dict[str, Any]]:
-    wanted = list(set(numbers))
-    if not wanted:
-        return []
-    rows = await session.execute(select(tickets).where(tickets.c.number.in_(wanted)))
-    return [dict(r) for r in rows.mappings()]
-
-
-async def tickets_by_message_id_map(
-    session: AsyncSession, message_ids: Iterable[str]
-) -> list[tuple[str, dict[str, Any]]]:
-    """(external Message-ID, its ticket) for every stored message with one of the ids."""
-    wanted = list(set(message_ids))
-    if not wanted:
-        return []
-    rows = await session.execute(
-        select(messages.c.external_message_id.label("_ref"), tickets)
-        .join(tickets, tickets.c.id == messages.c.ticket_id)
-        .where(messages.c.external_message_id.in_(wanted))
-    )
-    found = []
-    for r in rows.mappings():
-        row = dict(r)
-        found.append((str(row.pop("_ref")), row))
-    return found
-
-
-async def latest_tickets_for_conversations(
-    session: AsyncSession, keys: Iterable[str]
-) -> list[dict[str, Any]]:
-    wanted = list(set(keys))
-    if not wanted:
-        return []
-    rows = await session.execute(
-        select(tickets)
-        .ext(distinct_on(tickets.c.conversation_key))
-        .where(tickets.c.conversation_key.in_(wanted))
-        .order_by(tickets.c.conversation_key, tickets.c.id.desc())
-    )
-    return [dict(r) for r in rows.mappings()]
-
-
 async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """One executemany INSERT; rows carry their (pre-allocated) ids."""
     if rows:
         await session.execute(insert(table), list(rows))
-
-
-async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))
-
-
-_TICKET_UPDATE = (
-    "status",
-    "status_id",
-    "updated_at",
-    "last_customer_message_at",
-    "resolved_at",
-    "closed_at",
-    "open_since",
-    "worked_seconds",
-    "reopen_count",
-    "pending_until",
-    "auto_close_at",
-)
-
-
-async def update_tickets(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Executemany UPDATE of status, clocks and timestamps from ticket dicts, in id order
-    (two writers locking the same tickets lock them in the same order)."""
-    if rows:
-        await session.execute(
-            update(tickets)
-            .where(tickets.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in _TICKET_UPDATE}),
-            [
-                {"b_id": t["id"], **{f"b_{c}": t[c] for c in _TICKET_UPDATE}}
-                for t in sorted(rows, key=lambda t: int(t["id"]))
-            ],
-        )
-
-
-async def update_contacts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(
-            update(contacts)
-            .where(contacts.c.id == bindparam("b_id"))
-            .values(
-                email=bindparam("b_email"),
-                phone=bindparam("b_phone"),
-                display_name=bindparam("b_display_name"),
-            ),
-            list(rows),
-        )

@@ -15,7 +15,7 @@ from typing import Any
 from helpdesk_common.records import InboundMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import repository as repo
+from . import batch_repo as batch
 from .threading import conversation_key, reference_ids
 
 Ticket = dict[str, Any]
@@ -35,13 +35,13 @@ class ThreadIndex:
     async def load(cls, session: AsyncSession, messages: Sequence[InboundMessage]) -> ThreadIndex:
         index = cls()
         numbers = [m.thread.ticket_number for m in messages if m.thread.ticket_number is not None]
-        for ticket in await repo.tickets_by_numbers(session, numbers):
+        for ticket in await batch.tickets_by_numbers(session, numbers):
             index._by_number[ticket["number"]] = index._one(ticket)
         refs = [r for m in messages for r in reference_ids(m)]
-        for ref, ticket in await repo.tickets_by_message_id_map(session, refs):
+        for ref, ticket in await batch.tickets_by_message_id_map(session, refs):
             index._by_message_id[ref] = index._one(ticket)
         keys = [k for m in messages if (k := conversation_key(m)) is not None]
-        for ticket in await repo.latest_tickets_for_conversations(session, keys):
+        for ticket in await batch.latest_tickets_for_conversations(session, keys):
             index._by_conversation[ticket["conversation_key"]] = index._one(ticket)
         return index
 

@@ -12,7 +12,6 @@ together; the relay publishes their events after the commit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -133,9 +132,3 @@ class TimerLoop:
             except Exception as exc:  # the database is away: try again next round
                 log.warning("timers_deferred", error=str(exc)[:300])
             await asyncio.sleep(self._interval)
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
