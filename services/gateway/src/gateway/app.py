@@ -15,8 +15,10 @@ from redis.asyncio import Redis
 from .channel_routes import WebhookEdge, webhooks_router
 from .handlers import webform_router
 from .media import media_router
+from .pbx_routes import pbx_router
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
+from .sms_routes import sms_router
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -36,9 +38,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redis, settings.webhook_rate_limit_per_minute, prefix="gateway:rl:webhook"
     )
 
+    edge = WebhookEdge(settings, broker, webhook_limiter, accounts)
     routers = [
         webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute)),
-        webhooks_router(WebhookEdge(settings, broker, webhook_limiter, accounts)),
+        webhooks_router(edge),
+        sms_router(edge, settings, broker),
+        pbx_router(edge, settings, broker),
     ]
     if settings.media_link_key:
         routers.append(media_router(MediaLinks(settings.media_link_key), make_blob_store(settings)))

@@ -26,3 +26,6 @@ class GatewaySettings(ServiceSettings):
     viber_api_base_url: str = "https://chatapi.viber.com/pa"
     # Signed links to blobs (reply media that Viber fetches by URL); off without a key.
     media_link_key: str | None = Field(default=None, validation_alias="MEDIA_LINK_KEY")
+    # SMS and PBX webhooks: behind a proxy, Twilio's signed URL is rebuilt from
+    # ``public_base_url`` or, when the proxy is trusted, X-Forwarded-Proto/-Host.
+    trust_forwarded_host: bool = False

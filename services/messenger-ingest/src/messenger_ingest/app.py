@@ -21,6 +21,7 @@ from .media import MediaFetcher
 from .messenger import MessengerHandler
 from .outcomes import Parser
 from .settings import MessengerIngestSettings
+from .sms_handler import SmsHandler
 from .state import AlbumIndex, ReachabilityStore
 
 NORMALISERS: dict[Channel, Normaliser] = {
@@ -74,11 +75,27 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
             ),
             settings=settings,
         )
+    sms_handler = SmsHandler(
+        broker,
+        accounts,
+        make_blob_store(settings),
+        SentMessageMap(redis),
+        producer=settings.service_name,
+        max_bytes=settings.max_media_bytes,
+        timeout_seconds=settings.media_timeout_seconds,
+    )
+    subscribe_batches(
+        broker,
+        raw_topic(Channel.SMS),
+        group_id=settings.consumer_group,
+        handler=sms_handler,
+        settings=settings,
+    )
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
     return build_app(
         settings,
         broker,
         readiness=readiness,
-        on_shutdown=[media.aclose, accounts.aclose, redis.aclose],
+        on_shutdown=[media.aclose, sms_handler.aclose, accounts.aclose, redis.aclose],
     )

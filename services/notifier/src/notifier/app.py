@@ -22,6 +22,9 @@ from .push import PushPublisher
 from .send_log import SendLog
 from .sending import EmailChannel, OutboundSender
 from .settings import NotifierSettings
+from .sms_log import SmsLog
+from .sms_sender import SmsChannel, SmsProviders
+from .sms_status_poller import SmsStatusPoller
 from .smtp_sender import SmtpSender
 from .telegram_sender import TelegramChannel
 from .viber_sender import ViberChannel
@@ -49,6 +52,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     telegram = TelegramChannel(settings, accounts, blobs, parts, sent)
     viber = ViberChannel(settings, accounts, parts, sent, links)
+    sms_providers = SmsProviders(settings.provider_timeout_seconds)
+    sms_log = SmsLog(redis, settings.send_state_ttl_seconds)
+    sms_poller = SmsStatusPoller(settings, broker, accounts, sms_providers, sms_log)
     sender = OutboundSender(
         broker,
         SendLog(redis, settings.send_state_ttl_seconds),
@@ -57,6 +63,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             Channel.TELEGRAM: telegram,
             Channel.VIBER: viber,
             Channel.VK: VkChannel(settings, accounts, blobs, parts, sent),
+            Channel.SMS: SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log),
         },
         settings.service_name,
     )
@@ -81,5 +88,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         settings,
         broker,
         readiness=readiness,
-        on_shutdown=[telegram.aclose, viber.aclose, accounts.aclose, redis.aclose],
+        on_startup=[sms_poller.start],
+        on_stopping=[sms_poller.stop],
+        on_shutdown=[
+            telegram.aclose,
+            viber.aclose,
+            sms_providers.aclose,
+            accounts.aclose,
+            redis.aclose,
+        ],
     )

@@ -40,3 +40,10 @@ class NotifierSettings(ServiceSettings):
     # Viber fetches reply media by URL: signed links served by the gateway.
     public_media_base_url: str | None = None
     media_link_key: str | None = Field(default=None, validation_alias="MEDIA_LINK_KEY")
+    # SMS: Twilio status callbacks go to <public_webhook_base_url>/webhooks/sms/<account>/status
+    # (the gateway); replies on tickets that did not come by SMS use sms_default_account
+    # (or the only enabled SMS account); providers that only answer when asked are polled.
+    public_webhook_base_url: str | None = None
+    sms_default_account: str | None = None
+    sms_poll_interval_seconds: float = 30.0
+    sms_poll_max_age_seconds: float = 2 * 24 * 3600.0

@@ -1,0 +1,141 @@
+"""Replies and notifications by SMS through the account's provider (Twilio, SMSC.ru,
+SMS.ru, SMSAero: ``helpdesk_common.sms_providers``).
+
+The account is the outbound's own SMS account; when that is not an SMS account (a reply
+by SMS on a ticket that came by email or phone) it is ``NOTIFIER_SMS_DEFAULT_ACCOUNT``,
+or the only enabled SMS account. The number is normalised to E.164 with the account's
+default country. A long text goes as one multipart (concatenated) SMS: the provider
+splits it, and the segment count is recorded (``sms_log``). The provider's id is
+recorded before returning, so a redelivered outbound is not sent twice, and mapped to our
+outbound id for status callbacks, pushes and polling. Provider refusals become a failed
+delivery with the provider's text; network errors, HTTP 429/5xx retry the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from helpdesk_common.channel_accounts import ChannelAccount, ChannelAccountDirectory
+from helpdesk_common.logs import get_logger
+from helpdesk_common.phone_numbers import to_e164
+from helpdesk_common.records import Channel, OutboundMessage
+from helpdesk_common.sent_messages import SentMessage, SentMessageMap
+from helpdesk_common.sms_providers import ProviderRefused, SmsProvider, make_provider
+from helpdesk_common.sms_providers.segments import encoding
+
+from .messenger_parts import PartLog
+from .settings import NotifierSettings
+from .sms_log import PollEntry, SentSms, SmsLog
+from .smtp_sender import PermanentSendError
+
+log = get_logger(__name__)
+
+
+def _fingerprint(account: ChannelAccount) -> str:
+    secrets = {k: v.get_secret_value() for k, v in account.secrets.items()}
+    data = json.dumps([account.config, secrets], sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+class SmsProviders:
+    """One provider client per account, rebuilt when the account's settings change."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        self._clients: dict[str, tuple[str, SmsProvider]] = {}
+
+    async def for_account(self, account: ChannelAccount) -> SmsProvider:
+        fingerprint = _fingerprint(account)
+        cached = self._clients.get(account.name)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        if cached is not None:
+            await cached[1].aclose()
+        provider = make_provider(account, self._timeout)
+        self._clients[account.name] = (fingerprint, provider)
+        return provider
+
+    async def aclose(self) -> None:
+        for _, provider in self._clients.values():
+            await provider.aclose()
+        self._clients.clear()
+
+
+class SmsChannel:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        accounts: ChannelAccountDirectory,
+        providers: SmsProviders,
+        parts: PartLog,
+        sent: SentMessageMap,
+        sms_log: SmsLog,
+    ) -> None:
+        self._settings = settings
+        self._accounts = accounts
+        self._providers = providers
+        self._parts = parts
+        self._sent = sent
+        self._log = sms_log
+
+    async def account_for(self, name: str) -> ChannelAccount:
+        account = await self._accounts.get_enabled(Channel.SMS, name)
+        if account is not None:
+            return account
+        default = self._settings.sms_default_account
+        if default:
+            account = await self._accounts.get_enabled(Channel.SMS, default)
+        else:
+            enabled = [a for a in await self._accounts.list_accounts(Channel.SMS) if a.enabled]
+            account = enabled[0] if len(enabled) == 1 else None
+        if account is None:
+            raise PermanentSendError(f"no enabled sms account {name!r} and no default one")
+        return account
+
+    def _callback(self, account: ChannelAccount) -> str | None:
+        base = self._settings.public_webhook_base_url
+        if not base or account.config.get("provider") != "twilio":
+            return None
+        return f"{base.rstrip('/')}/webhooks/sms/{account.name}/status"
+
+    async def __call__(self, outbound: OutboundMessage) -> str | None:
+        done = await self._parts.sent(outbound.outbound_id)
+        if 0 in done:
+            return done[0]  # sent before a crash or a lost report: never twice
+        account = await self.account_for(outbound.channel_account)
+        country = str(account.config.get("default_country") or "RU")
+        to = to_e164(outbound.recipient, country)
+        if to is None:
+            raise PermanentSendError(f"not a phone number: {outbound.recipient!r}")
+        text = outbound.text.strip()
+        if not text:
+            raise PermanentSendError("the SMS text is empty")
+        try:
+            provider = await self._providers.for_account(account)
+            result = await provider.send(to, text, self._callback(account))
+        except ProviderRefused as exc:
+            raise PermanentSendError(str(exc)) from exc
+        pid = result.provider_message_id
+        await self._parts.record(outbound.outbound_id, 0, pid)
+        link = SentMessage(outbound.outbound_id, outbound.message_id)
+        await self._sent.remember(Channel.SMS, account.name, pid, link)
+        sms = SentSms(
+            outbound.outbound_id,
+            outbound.message_id,
+            account.name,
+            provider.name,
+            pid,
+            to,
+            result.segments,
+            encoding(text),
+        )
+        await self._log.record(sms)
+        if provider.polls_status:
+            entry = PollEntry(
+                outbound.outbound_id, outbound.message_id, account.name, pid, to, time.time()
+            )
+            await self._log.schedule(entry, time.time() + self._settings.sms_poll_interval_seconds)
+        log.info("sms_sent", provider=provider.name, account=account.name, segments=result.segments)
+        return pid
