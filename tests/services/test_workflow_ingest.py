@@ -3,7 +3,9 @@ tickets, internal tickets' events, and a fixed number of statements per batch.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from ticket_core.audit import Actor
 from ticket_core.models_org import categories, companies
 from ticket_core.models_workflow import priorities, statuses, ticket_types
 from ticket_core.org_repo import set_domains
+from ticket_core.workflow import ChangeRequest, apply_changes
 
 from .conftest import Desk, unique, webform
 
@@ -136,3 +139,37 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
         assert result.reopened == size
         costs.append((created, len(statements)))
     assert costs[0] == costs[1], costs
+
+
+async def test_a_batch_waits_for_an_agent_change_in_flight_and_builds_on_it(desk: Desk) -> None:
+    """No lost update: the batch locks its candidate tickets and reads them fresh, so an
+    agent resolving the ticket meanwhile is seen (the customer's message reopens it)."""
+    agent = Actor.agent(await desk.agent())
+    (ticket,) = await desk.tickets()
+    async with desk.sessions() as session:
+        contact = await repo.contact_by_id(session, ticket["contact_id"])
+    assert contact is not None
+    async with desk.sessions() as session, session.begin():
+        await apply_changes(
+            session,
+            [ticket["id"]],
+            ChangeRequest(status="resolved"),
+            agent,
+            now=datetime.now(UTC),
+            auto_close_after=timedelta(days=7),
+        )
+        batch = asyncio.create_task(desk.ingest([webform(contact["email"], "one more thing")]))
+        await asyncio.sleep(0.3)
+        assert not batch.done()  # waiting for the agent's transaction
+    result = await batch
+    assert result.reopened == 1
+    after = await desk.ticket(ticket["id"])
+    assert (after["status"], after["reopen_count"], after["resolved_at"]) == ("open", 1, None)
+    assert [
+        (r["actor"], r["new_value"])
+        for r in await desk.audit(ticket["id"])
+        if r["field"] == "status"
+    ] == [
+        ("agent", "resolved"),
+        ("customer", "open"),
+    ]

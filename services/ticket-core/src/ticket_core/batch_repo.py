@@ -77,6 +77,21 @@ async def latest_tickets_for_conversations(
     return [dict(r) for r in rows.mappings()]
 
 
+async def lock_tickets(session: AsyncSession, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Lock tickets against other writers (not against message inserts: FOR NO KEY UPDATE)
+    in id order, and return their current rows."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = await session.execute(
+        select(tickets)
+        .where(tickets.c.id.in_(wanted))
+        .order_by(tickets.c.id)
+        .with_for_update(key_share=True)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
 async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))

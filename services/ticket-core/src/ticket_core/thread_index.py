@@ -4,7 +4,7 @@ Lookups follow DESIGN.md's order: the subject token's number, then In-Reply-To/R
 against stored Message-IDs, then the conversation's latest ticket. Tickets opened and
 messages stored earlier in the same batch are visible to later messages of the batch.
 Every ticket is one dict object, shared by all the maps, so a status change made for one
-message is seen by the next.
+message is seen by the next. The candidates stay locked until the batch commits.
 """
 
 from __future__ import annotations
@@ -43,7 +43,15 @@ class ThreadIndex:
         keys = [k for m in messages if (k := conversation_key(m)) is not None]
         for ticket in await batch.latest_tickets_for_conversations(session, keys):
             index._by_conversation[ticket["conversation_key"]] = index._one(ticket)
+        await index._lock(session)
         return index
+
+    async def _lock(self, session: AsyncSession) -> None:
+        """Lock the candidates until the batch commits and refresh them: an agent's change
+        or a timer that committed since they were read is seen, and none can commit before
+        this batch does (no lost update either way). One statement, in id order."""
+        for fresh in await batch.lock_tickets(session, self._by_id):
+            self._by_id[fresh["id"]].update(fresh)
 
     def by_reference(self, message: InboundMessage) -> Ticket | None:
         """The ticket named by the subject token, else by the latest known reference."""

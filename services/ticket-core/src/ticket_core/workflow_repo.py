@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import batch_repo
 from .models_org import agents, group_members, groups
 from .models_workflow import observer_agents, observer_groups
 from .repository import tickets
@@ -27,14 +28,9 @@ WORKFLOW_COLUMNS = (
 
 
 async def lock_tickets(session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Lock the tickets (in id order, so two writers never deadlock) and return them."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(tickets).where(tickets.c.id.in_(wanted)).order_by(tickets.c.id).with_for_update()
-    )
-    return {int(r["id"]): dict(r) for r in rows.mappings()}
+    """Lock the tickets (in id order, like ingestion, so writers never deadlock) and return
+    their current rows."""
+    return {int(r["id"]): r for r in await batch_repo.lock_tickets(session, ids)}
 
 
 async def claim_due(
@@ -49,7 +45,7 @@ async def claim_due(
         .where(tickets.c.status == status, due.is_not(None), due <= now)
         .order_by(due)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     return [dict(r) for r in rows.mappings()]
 
