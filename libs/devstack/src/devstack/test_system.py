@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 
-from .fake_providers import FakeTelegram, FakeViber, FakeVk
+from .fake_pbx import FakeSimpleCalls
+from .fake_providers import FakeServer, FakeTelegram, FakeViber, FakeVk
+from .fake_sms import FakeSmsAero, FakeSmsc, FakeSmsRu, FakeTwilio
 from .processes import free_port
 
 INTERNAL_TOKEN = "internal-test-token-5c1e"
@@ -29,6 +31,17 @@ VK_TOKEN = "vk1.a.fake-community-token"
 VK_SECRET = "vk-callback-secret"
 VK_CONFIRMATION = "a1b2c3d4"
 VK_GROUP = 77
+# SMS and telephony (fake_sms, fake_pbx)
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-fake-auth-token-77"
+TWILIO_NUMBER = "+15005550006"
+SMSC_LOGIN, SMSC_PASSWORD = "acme", "smsc-fake-password"
+SMSRU_API_ID = "smsru-fake-api-id"
+SMSRU_CALLBACK_TOKEN = "smsru-callback-token-9"
+SMSAERO_EMAIL, SMSAERO_KEY = "ops@acme.test", "smsaero-fake-key"
+PBX_TOKEN = "pbx-webhook-token-31"
+SIMPLE_CALLS_PASSWORD = "simple-calls-password"
+PUBLIC_GATEWAY_URL = "https://help.example.com"  # what Twilio signs: we are behind a proxy
 
 
 @dataclass
@@ -36,6 +49,13 @@ class Fakes:
     telegram: FakeTelegram
     viber: FakeViber
     vk: FakeVk
+    twilio: FakeTwilio = field(default_factory=FakeTwilio)
+    smsc: FakeSmsc = field(default_factory=FakeSmsc)
+    smsru: FakeSmsRu = field(default_factory=FakeSmsRu)
+    smsaero: FakeSmsAero = field(default_factory=FakeSmsAero)
+    simple_calls: FakeSimpleCalls = field(
+        default_factory=lambda: FakeSimpleCalls(SIMPLE_CALLS_PASSWORD)
+    )
 
     @classmethod
     def start(cls) -> Fakes:
@@ -43,17 +63,31 @@ class Fakes:
         fakes.telegram.tokens.add(TELEGRAM_TOKEN)
         fakes.viber.tokens.add(VIBER_TOKEN)
         fakes.vk.tokens.add(VK_TOKEN)
+        fakes.twilio.credentials[TWILIO_SID] = TWILIO_TOKEN
+        fakes.smsc.credentials[SMSC_LOGIN] = SMSC_PASSWORD
+        fakes.smsru.api_ids.add(SMSRU_API_ID)
+        fakes.smsaero.credentials[SMSAERO_EMAIL] = SMSAERO_KEY
         for server in fakes.servers:
             server.start()
+        fakes.simple_calls.start()
         return fakes
 
     @property
-    def servers(self) -> tuple[FakeTelegram, FakeViber, FakeVk]:
-        return (self.telegram, self.viber, self.vk)
+    def servers(self) -> tuple[FakeServer, ...]:
+        return (
+            self.telegram,
+            self.viber,
+            self.vk,
+            self.twilio,
+            self.smsc,
+            self.smsru,
+            self.smsaero,
+        )
 
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+        self.simple_calls.stop()
 
 
 @dataclass
@@ -94,6 +128,16 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "NOTIFIER_VK_RPS_DELAY": "0",
             "NOTIFIER_MAX_RETRY_WAIT_SECONDS": "1",
             "NOTIFIER_PUBLIC_MEDIA_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "NOTIFIER_PUBLIC_WEBHOOK_BASE_URL": PUBLIC_GATEWAY_URL,
+            "NOTIFIER_SMS_DEFAULT_ACCOUNT": "sms_twilio",
+            "NOTIFIER_SMS_POLL_INTERVAL_SECONDS": "0.5",
+        },
+        "telephony": {
+            "TELEPHONY_TICKET_CORE_URL": core,
+            "TELEPHONY_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "TELEPHONY_ACCOUNT_REFRESH_SECONDS": "0.5",
+            "TELEPHONY_RECONNECT_INITIAL_SECONDS": "0.2",
+            "TELEPHONY_RECONNECT_MAX_SECONDS": "1",
         },
         "email-ingest": {
             # Mailboxes created through ticket-core's API are polled within a second.
@@ -109,6 +153,7 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "GATEWAY_INTERNAL_TOKEN": INTERNAL_TOKEN,
             "GATEWAY_ACCOUNT_NEGATIVE_TTL_SECONDS": "0.5",
             "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+            "GATEWAY_PUBLIC_BASE_URL": PUBLIC_GATEWAY_URL,
         },
     }
 
@@ -137,6 +182,77 @@ CHANNEL_ACCOUNTS: list[dict[str, Any]] = [
         },
     },
 ]
+
+
+def sms_and_phone_accounts(fakes: Fakes) -> list[dict[str, Any]]:
+    return [
+        {
+            "channel": "sms",
+            "name": "sms_twilio",
+            "config": {
+                "provider": "twilio",
+                "account_sid": TWILIO_SID,
+                "sender": TWILIO_NUMBER,
+                "default_country": "RU",
+                "api_base_url": fakes.twilio.base_url,
+            },
+            "secrets": {"auth_token": TWILIO_TOKEN},
+        },
+        {
+            "channel": "sms",
+            "name": "sms_smsc",
+            "config": {
+                "provider": "smsc",
+                "login": SMSC_LOGIN,
+                "sender": "ACME",
+                "api_base_url": fakes.smsc.base_url,
+            },
+            "secrets": {"password": SMSC_PASSWORD},
+        },
+        {
+            "channel": "sms",
+            "name": "sms_smsru",
+            "config": {"provider": "smsru", "sender": "ACME", "api_base_url": fakes.smsru.base_url},
+            "secrets": {"api_id": SMSRU_API_ID, "callback_token": SMSRU_CALLBACK_TOKEN},
+        },
+        {
+            "channel": "sms",
+            "name": "sms_aero",
+            "config": {
+                "provider": "smsaero",
+                "email": SMSAERO_EMAIL,
+                "sender": "ACME",
+                "api_base_url": fakes.smsaero.base_url,
+            },
+            "secrets": {"api_key": SMSAERO_KEY},
+        },
+        {
+            "channel": "phone",
+            "name": "pbx_main",
+            "config": {"kind": "pbx_webhook", "default_country": "RU", "missed": "call_back"},
+            "secrets": {"webhook_token": PBX_TOKEN},
+        },
+        {
+            "channel": "phone",
+            "name": "simple_calls",
+            "config": {
+                "kind": "simple_calls",
+                "url": fakes.simple_calls.url,
+                "default_country": "RU",
+                "extensions": {"101": 1},
+            },
+            "secrets": {"password": SIMPLE_CALLS_PASSWORD},
+        },
+    ]
+
+
+async def ensure_sms_and_phone_accounts(core_url: str, fakes: Fakes) -> None:
+    """Create the SMS and phone accounts unless they exist (test packages share them)."""
+    async with httpx.AsyncClient(base_url=core_url, timeout=10) as client:
+        for account in sms_and_phone_accounts(fakes):
+            response = await client.post("/api/v1/channel-accounts", json=account)
+            if response.status_code != 409:
+                response.raise_for_status()
 
 
 async def create_channel_accounts(core_url: str) -> None:

@@ -25,6 +25,7 @@ from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transien
 from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
+from .sms_api import sms_router
 from .timers import TimerLoop
 from .workflow_api import workflow_router
 
@@ -97,5 +98,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             org_router(settings, sessions),
             catalog_router(settings, sessions),
             channel_accounts_router(settings, sessions),
+            sms_router(settings, sessions),
         ],
     )
