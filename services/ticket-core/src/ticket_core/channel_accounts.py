@@ -19,8 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from helpdesk_common.channel_accounts import CONFIRMATION, TOKEN, WEBHOOK_SECRET
 from helpdesk_common.email_accounts import PASSWORD, InvalidEmailAccount, check_email_account
 from helpdesk_common.phone_accounts import InvalidPhoneAccount, check_phone_account
-from helpdesk_common.sms_providers.accounts import InvalidSmsAccount, check_sms_account
 from helpdesk_common.records import Channel
+from helpdesk_common.sms_providers.accounts import InvalidSmsAccount, check_sms_account
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, UniqueConstraint, func, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
