@@ -139,8 +139,9 @@ async def test_refusals_and_failed_callbacks_are_failed_deliveries_with_the_text
     answer = await core.post(f"/api/v1/tickets/{refused['id']}/replies", json={"text": "Hello"})
     failed = await message_state(core, refused["id"], answer.json()["id"], "failed")
     assert failed["delivery_reason"].startswith("twilio 21211: ")
-    assert f"The 'To' number {refused_number} is not a valid phone number" in (
-        failed["delivery_reason"]
+    assert (
+        f"The 'To' number {refused_number} is not a valid phone number"
+        in (failed["delivery_reason"])
     )
 
     later = await ticket_by_subject(core, f"Landline {tag}")
