@@ -26,7 +26,9 @@ def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
         graceful_timeout=settings.graceful_timeout_seconds,
         acks="all",
         max_batch_size=_MAX_BATCH_BYTES,
-        linger_ms=0,  # one-at-a-time publishes (webhooks, mails) must not wait; batches pipeline anyway
+        # No linger: one-at-a-time publishes (webhooks, mails) must not wait; concurrent
+        # publishes still share requests while one is in flight.
+        linger_ms=0,
         # Through our JSON handler; per-message access lines only at DEBUG.
         logger=logging.getLogger("helpdesk.broker"),
         log_level=logging.DEBUG,
