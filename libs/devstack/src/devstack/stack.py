@@ -21,6 +21,7 @@ from helpdesk_common.topic_admin import ensure_topics
 from .infra import KafkaBroker, MailCatcher, Postgres, Redis
 from .processes import Child
 from .services import SERVICES, Infra, service_child, wait_ready
+from .wiring import LocalKeys, service_wiring
 
 
 @dataclass
@@ -98,8 +99,11 @@ class Stack:
         return child
 
     def start_services(self) -> None:
+        """Every service, wired to the others with this system's own keys (``make up``)."""
+        keys = LocalKeys.load_or_create(self.config.data_dir / "local-keys.json")
+        wiring = service_wiring(self.config.service_ports, keys)
         for spec in SERVICES:
-            self.start_service(spec.name)
+            self.start_service(spec.name, wiring.get(spec.name, {}))
         wait_ready((self.services[s.name], self.config.service_ports[s.name]) for s in SERVICES)
 
     def stop(self) -> None:
