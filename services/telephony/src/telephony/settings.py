@@ -11,3 +11,16 @@ class TelephonySettings(ServiceSettings):
 
     service_name: str = "telephony"
     http_port: int = 8084
+    consumer_group: str = "telephony"
+    # Phone channel accounts (Simple Calls servers, PBX webhooks) and caller cards come
+    # from ticket-core's internal API.
+    ticket_core_url: str = "http://127.0.0.1:8081"
+    internal_token: str | None = None
+    account_cache_ttl_seconds: float = 30.0
+    account_refresh_seconds: float = 10.0
+    # Simple Calls connections: reconnect with exponential backoff between these bounds.
+    reconnect_initial_seconds: float = 1.0
+    reconnect_max_seconds: float = 60.0
+    push_channel: str = "helpdesk:push"
+    call_state_ttl_seconds: int = 24 * 3600
+    api_token: str | None = None

@@ -12,11 +12,13 @@ from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
 from helpdesk_common.service import build_app
-from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_MESSAGES
+from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES
 from sqlalchemy import text
 
 from .agents_api import agents_router
 from .api import api_router
+from .calls import CallEventsHandler
+from .calls_api import calls_internal_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .db import make_engine, make_sessionmaker
@@ -55,6 +57,14 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         DELIVERY_EVENTS,
         group_id=f"{settings.consumer_group}.delivery",
         handler=DeliveryEventsHandler(sessions),
+        settings=settings,
+        is_transient=is_transient,
+    )
+    subscribe_batches(
+        broker,
+        INBOUND_CALLS,
+        group_id=f"{settings.consumer_group}.calls",
+        handler=CallEventsHandler(sessions, relay),
         settings=settings,
         is_transient=is_transient,
     )
@@ -99,5 +109,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             catalog_router(settings, sessions),
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
+            calls_internal_router(sessions),
         ],
     )
