@@ -141,35 +141,54 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
     assert costs[0] == costs[1], costs
 
 
-async def test_a_batch_waits_for_an_agent_change_in_flight_and_builds_on_it(desk: Desk) -> None:
-    """No lost update: the batch locks its candidate tickets and reads them fresh, so an
-    agent resolving the ticket meanwhile is seen (the customer's message reopens it)."""
-    agent = Actor.agent(await desk.agent())
-    (ticket,) = await desk.tickets()
-    async with desk.sessions() as session:
-        contact = await repo.contact_by_id(session, ticket["contact_id"])
-    assert contact is not None
+async def _in_flight(desk: Desk, ticket_id: int, agent: Actor, email: str) -> tuple[bool, Any]:
+    """Resolve the ticket in a transaction that a customer's message overtakes: returns
+    whether the batch had to wait for the agent's commit, and the batch's result."""
     async with desk.sessions() as session, session.begin():
         await apply_changes(
             session,
-            [ticket["id"]],
+            [ticket_id],
             ChangeRequest(status="resolved"),
             agent,
             now=datetime.now(UTC),
             auto_close_after=timedelta(days=7),
         )
-        batch = asyncio.create_task(desk.ingest([webform(contact["email"], "one more thing")]))
+        batch = asyncio.create_task(desk.ingest([webform(email, "one more thing")]))
         await asyncio.sleep(0.3)
-        assert not batch.done()  # waiting for the agent's transaction
-    result = await batch
-    assert result.reopened == 1
-    after = await desk.ticket(ticket["id"])
+        waited = not batch.done()
+    return waited, await batch
+
+
+async def _email(desk: Desk, ticket: dict[str, Any]) -> str:
+    async with desk.sessions() as session:
+        contact = await repo.contact_by_id(session, ticket["contact_id"])
+    assert contact is not None
+    return str(contact["email"])
+
+
+async def test_agent_changes_and_messages_racing_never_lose_an_update(desk: Desk) -> None:
+    """An open ticket: the message only touches its timestamps, so the agent's resolution
+    stands (as if the message came first). A pending ticket, whose status the message
+    changes: the batch waits for the agent, reads it fresh and reopens it."""
+    agent = Actor.agent(await desk.agent())
+    open_ticket, pending_ticket = await desk.tickets(2)
+    _, result = await _in_flight(desk, open_ticket["id"], agent, await _email(desk, open_ticket))
+    assert (result.appended, result.reopened) == (1, 0)
+    after = await desk.ticket(open_ticket["id"])
+    assert (after["status"], after["resolved_at"] is not None) == ("resolved", True)
+    assert after["last_customer_message_at"] is not None
+
+    until = datetime.now(UTC) + timedelta(days=1)
+    await desk.change([pending_ticket["id"]], agent, status="pending", pending_until=until)
+    waited, result = await _in_flight(
+        desk, pending_ticket["id"], agent, await _email(desk, pending_ticket)
+    )
+    assert (waited, result.reopened) == (True, 1)
+    after = await desk.ticket(pending_ticket["id"])
     assert (after["status"], after["reopen_count"], after["resolved_at"]) == ("open", 1, None)
-    assert [
+    statuses = [
         (r["actor"], r["new_value"])
-        for r in await desk.audit(ticket["id"])
+        for r in await desk.audit(pending_ticket["id"])
         if r["field"] == "status"
-    ] == [
-        ("agent", "resolved"),
-        ("customer", "open"),
     ]
+    assert statuses == [("agent", "pending"), ("agent", "resolved"), ("customer", "open")]

@@ -97,11 +97,13 @@ async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, A
         await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))
 
 
-_TICKET_UPDATE = (
+# A message only touches its ticket; a status change (reopen, Pending -> Open) also moves
+# the clocks. Touching writes no column another writer changes, so it needs no lock.
+TOUCH_COLUMNS = ("updated_at", "last_customer_message_at")
+STATUS_COLUMNS = (
+    *TOUCH_COLUMNS,
     "status",
     "status_id",
-    "updated_at",
-    "last_customer_message_at",
     "resolved_at",
     "closed_at",
     "open_since",
@@ -112,16 +114,17 @@ _TICKET_UPDATE = (
 )
 
 
-async def update_tickets(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Executemany UPDATE of status, clocks and timestamps from ticket dicts, in id order
-    (two writers locking the same tickets lock them in the same order)."""
+async def update_tickets(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], columns: Sequence[str]
+) -> None:
+    """Executemany UPDATE of ``columns`` from ticket dicts, in id order."""
     if rows:
         await session.execute(
             update(tickets)
             .where(tickets.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in _TICKET_UPDATE}),
+            .values({c: bindparam(f"b_{c}") for c in columns}),
             [
-                {"b_id": t["id"], **{f"b_{c}": t[c] for c in _TICKET_UPDATE}}
+                {"b_id": t["id"], **{f"b_{c}": t[c] for c in columns}}
                 for t in sorted(rows, key=lambda t: int(t["id"]))
             ],
         )

@@ -209,7 +209,13 @@ async def _write(
             event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)
         )
     await repo.insert_rows(session, repo.messages, rows)
-    await batch.update_tickets(session, list(touched.values()))
+    changed = {s.ticket["id"] for s in steps if s.status_change and not s.opened}
+    await batch.update_tickets(
+        session, [t for t in touched.values() if t["id"] in changed], batch.STATUS_COLUMNS
+    )
+    await batch.update_tickets(
+        session, [t for t in touched.values() if t["id"] not in changed], batch.TOUCH_COLUMNS
+    )
     await insert_audit(session, result.audit)
 
 

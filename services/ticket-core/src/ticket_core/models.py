@@ -87,9 +87,23 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tickets_conversation", "conversation_key", "id"),
         Index("ix_tickets_status_id", "status_id"),
-        Index("ix_tickets_company_id", "company_id"),
-        Index("ix_tickets_responsible_agent_id", "responsible_agent_id", "status"),
-        Index("ix_tickets_responsible_group_id", "responsible_group_id"),
+        # Partial: most tickets arrive without them, and ingestion inserts many tickets.
+        Index(
+            "ix_tickets_company_id",
+            "company_id",
+            postgresql_where=text("company_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_tickets_responsible_agent_id",
+            "responsible_agent_id",
+            "status",
+            postgresql_where=text("responsible_agent_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_tickets_responsible_group_id",
+            "responsible_group_id",
+            postgresql_where=text("responsible_group_id IS NOT NULL"),
+        ),
         # The timers: due rows are found through these (see timers.py).
         Index(
             "ix_tickets_pending_due",

@@ -4,7 +4,8 @@ Lookups follow DESIGN.md's order: the subject token's number, then In-Reply-To/R
 against stored Message-IDs, then the conversation's latest ticket. Tickets opened and
 messages stored earlier in the same batch are visible to later messages of the batch.
 Every ticket is one dict object, shared by all the maps, so a status change made for one
-message is seen by the next. The candidates stay locked until the batch commits.
+message is seen by the next. Candidates a message may change stay locked until the batch
+commits.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from helpdesk_common.records import InboundMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import batch_repo as batch
+from .models import TicketStatus
 from .threading import conversation_key, reference_ids
 
 Ticket = dict[str, Any]
@@ -47,10 +49,13 @@ class ThreadIndex:
         return index
 
     async def _lock(self, session: AsyncSession) -> None:
-        """Lock the candidates until the batch commits and refresh them: an agent's change
-        or a timer that committed since they were read is seen, and none can commit before
-        this batch does (no lost update either way). One statement, in id order."""
-        for fresh in await batch.lock_tickets(session, self._by_id):
+        """Lock the candidates whose status a message may change (all but Open ones) until
+        the batch commits, and refresh them: an agent's change or a timer that committed
+        since they were read is seen, and none commits in between (no lost update). Open
+        candidates need no lock: a message only touches their timestamps, which serialises
+        with any concurrent change as if the message came first. One statement, id order."""
+        wanted = [i for i, t in self._by_id.items() if t["status"] != TicketStatus.OPEN]
+        for fresh in await batch.lock_tickets(session, wanted):
             self._by_id[fresh["id"]].update(fresh)
 
     def by_reference(self, message: InboundMessage) -> Ticket | None:

@@ -254,7 +254,13 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'resolved'"),
     )
-    op.create_index("ix_tickets_company_id", "tickets", ["company_id"], unique=False)
+    op.create_index(
+        "ix_tickets_company_id",
+        "tickets",
+        ["company_id"],
+        unique=False,
+        postgresql_where=sa.text("company_id IS NOT NULL"),
+    )
     op.create_index(
         "ix_tickets_pending_due",
         "tickets",
@@ -267,9 +273,14 @@ def upgrade() -> None:
         "tickets",
         ["responsible_agent_id", "status"],
         unique=False,
+        postgresql_where=sa.text("responsible_agent_id IS NOT NULL"),
     )
     op.create_index(
-        "ix_tickets_responsible_group_id", "tickets", ["responsible_group_id"], unique=False
+        "ix_tickets_responsible_group_id",
+        "tickets",
+        ["responsible_group_id"],
+        unique=False,
+        postgresql_where=sa.text("responsible_group_id IS NOT NULL"),
     )
     op.create_index("ix_tickets_status_id", "tickets", ["status_id"], unique=False)
     op.create_foreign_key(
