@@ -237,6 +237,12 @@ async def test_an_agent_with_open_tickets_cannot_be_deactivated(
     assert reassigned.status_code == 422 and "deactivated" in reassigned.json()["detail"]
     inactive = await tickets_api.get("/api/v1/agents", params={"active": False, "limit": 200})
     assert agent in {a["id"] for a in inactive.json()["items"]}
+    email = (await tickets_api.get(f"/api/v1/agents/{agent}")).json()["email"]
+    twin = {"name": "Twin", "email": email.upper()}
+    assert (await tickets_api.post("/api/v1/agents", json=twin)).status_code == 409
+    bad_role = {"name": "X", "email": f"{unique('r')}@desk.test", "role": "boss"}
+    assert (await tickets_api.post("/api/v1/agents", json=bad_role)).status_code == 422
+    assert (await tickets_api.get("/api/v1/agents/999999999")).status_code == 404
 
 
 async def test_catalogue_defaults_and_validation(tickets_api: Api) -> None:
