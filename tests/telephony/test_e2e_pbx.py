@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 from devstack.probes import end_offsets, eventually
-from devstack.test_system import PBX_TOKEN
+from devstack.test_system import PBX_TOKEN, Fakes
 from phone_helpers import TIMEOUT, calls_on, new_number, sms_ticket, ticket_where
 from redis.asyncio import Redis
 
@@ -70,8 +70,8 @@ async def _next_push(pubsub: object, call_id: str) -> dict[str, object]:
     return found
 
 
-async def test_missed_call_opens_a_call_back_ticket(
-    gateway: httpx.AsyncClient, core: httpx.AsyncClient
+async def test_missed_call_opens_a_call_back_ticket_answered_by_sms(
+    gateway: httpx.AsyncClient, core: httpx.AsyncClient, fakes: Fakes
 ) -> None:
     national, e164 = new_number()
     base = {"callId": uuid.uuid4().hex, "from": national, "to": "4950000000", "direction": "in"}
@@ -83,6 +83,20 @@ async def test_missed_call_opens_a_call_back_ticket(
     [call] = await calls_on(core, ticket["id"])
     assert call["fields"]["missed"] == "true" and call["text"] == f"Missed call from {e164}"
 
+    # The agent answers the missed call by SMS: the default SMS account sends it.
+    text = "Sorry we missed your call, we will ring you back at 3 pm."
+    sent = await core.post(
+        f"/api/v1/tickets/{ticket['id']}/replies", json={"text": text, "channel": "sms"}
+    )
+    assert sent.status_code == 201, sent.text
+    calls = await eventually(
+        lambda: _value(fakes.twilio.calls_of("messages.create", To=e164)),
+        lambda c: len(c) == 1,
+        TIMEOUT,
+        "SMS reply",
+    )
+    assert calls[0].params["Body"] == text
+
 
 async def test_wrong_token_is_refused_and_nothing_is_published(
     gateway: httpx.AsyncClient, core: httpx.AsyncClient, kafka: str
@@ -93,3 +107,7 @@ async def test_wrong_token_is_refused_and_nothing_is_published(
     unknown = await gateway.post(f"/webhooks/pbx/nobody/{PBX_TOKEN}", data=fields)
     assert (wrong.status_code, unknown.status_code) == (403, 404)
     assert await end_offsets(kafka, "raw.telephony.v1") == before
+
+
+async def _value(value: object) -> object:
+    return value
