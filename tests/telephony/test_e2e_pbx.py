@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 from devstack.probes import end_offsets, eventually
-from devstack.test_system import PBX_TOKEN, Fakes
+from devstack.test_system import BLOCKED_CALLER, PBX_TOKEN, Fakes
 from phone_helpers import TIMEOUT, calls_on, new_number, sms_ticket, ticket_where
 from redis.asyncio import Redis
 
@@ -107,6 +107,14 @@ async def test_wrong_token_is_refused_and_nothing_is_published(
     unknown = await gateway.post(f"/webhooks/pbx/nobody/{PBX_TOKEN}", data=fields)
     assert (wrong.status_code, unknown.status_code) == (403, 404)
     assert await end_offsets(kafka, "raw.telephony.v1") == before
+
+
+async def test_blocked_caller_is_rejected(gateway: httpx.AsyncClient) -> None:
+    assert BLOCKED_CALLER == "+79990000000"
+    fields = {"event": "newCall", "callId": uuid.uuid4().hex, "direction": "in", "to": "1"}
+    rejected = await gateway.post(HOOK, json={**fields, "from": "8 999 000-00-00"})
+    allowed = await gateway.post(HOOK, json={**fields, "from": "8 999 000-00-01"})
+    assert (rejected.json(), allowed.json()) == ({"action": "reject"}, {})
 
 
 async def _value(value: object) -> object:

@@ -5,7 +5,8 @@ alpha-2, for national number formats; default RU), ``match_digits`` (callers are
 to contacts by this many last digits; default 10), ``extensions`` (extension -> agent id:
 who is pushed a ringing call, and the extension click-to-call rings first), the call
 rules ``answered`` / ``missed`` (see ticket-core's ``calls``), and for Simple Calls
-``url`` (``ws://host:10150`` or ``wss://...``), ``client_type`` and ``group``.
+``url`` (``ws://host:10150`` or ``wss://...``), ``client_type`` and ``group``; for PBX
+webhooks ``blocked_numbers`` (a new call from one is answered ``{"action": "reject"}``).
 ``secrets``: ``password`` (Simple Calls) or ``webhook_token`` (the token in the PBX
 webhook URL).
 """
@@ -39,6 +40,7 @@ class PhoneAccountConfig(BaseModel):
     missed: MissedRule = "call_back"
     url: str | None = Field(default=None, pattern=r"^wss?://")
     client_type: str = "helpdesk"
+    blocked_numbers: list[str] = Field(default_factory=list)
     group: str = ""
 
     @model_validator(mode="after")

@@ -40,6 +40,7 @@ SMSRU_API_ID = "smsru-fake-api-id"
 SMSRU_CALLBACK_TOKEN = "smsru-callback-token-9"
 SMSAERO_EMAIL, SMSAERO_KEY = "ops@acme.test", "smsaero-fake-key"
 PBX_TOKEN = "pbx-webhook-token-31"
+BLOCKED_CALLER = "+79990000000"
 SIMPLE_CALLS_PASSWORD = "simple-calls-password"
 PUBLIC_GATEWAY_URL = "https://help.example.com"  # what Twilio signs: we are behind a proxy
 
@@ -229,7 +230,12 @@ def sms_and_phone_accounts(fakes: Fakes) -> list[dict[str, Any]]:
         {
             "channel": "phone",
             "name": "pbx_main",
-            "config": {"kind": "pbx_webhook", "default_country": "RU", "missed": "call_back"},
+            "config": {
+                "kind": "pbx_webhook",
+                "default_country": "RU",
+                "missed": "call_back",
+                "blocked_numbers": [BLOCKED_CALLER],
+            },
             "secrets": {"webhook_token": PBX_TOKEN},
         },
         {
