@@ -147,3 +147,28 @@ async def test_connector_reconnects_after_the_server_dropped_it(
     assert call_back["contact_id"] == ticket["contact_id"]
     [call] = await calls_on(core, call_back["id"])
     assert call["fields"]["missed"] == "true"
+
+
+async def test_refused_password_is_retried_with_backoff_until_the_account_goes(
+    fakes: Fakes, core: httpx.AsyncClient
+) -> None:
+    account = {
+        "channel": "phone",
+        "name": f"sc_wrong_{uuid.uuid4().hex[:6]}",
+        "config": {"kind": "simple_calls", "url": fakes.simple_calls.url},
+        "secrets": {"password": "not-the-password"},
+    }
+    before = fakes.simple_calls.refused
+    assert (await core.post("/api/v1/channel-accounts", json=account)).status_code == 201
+    await eventually(
+        lambda: _value(fakes.simple_calls.refused),
+        lambda n: n >= before + 2,  # closed with 4008, tried again
+        TIMEOUT,
+        "refused reconnects",
+    )
+    deleted = await core.delete(f"/api/v1/channel-accounts/phone/{account['name']}")
+    assert deleted.status_code == 204
+    await asyncio.sleep(2.0)  # the connector follows the accounts within a refresh
+    stopped_at = fakes.simple_calls.refused
+    await asyncio.sleep(2.5)
+    assert fakes.simple_calls.refused == stopped_at
