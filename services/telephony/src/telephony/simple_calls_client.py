@@ -4,7 +4,7 @@ Connects to ``<url>/?CID=<base64(password)>&CT=<client type>&GID=<group>&PhoneNu
 &BroadcastEventsMask=0&BroadcastGroup=<group>&PzProtocolVersion=2``, reads events
 (base64-framed over ws://, plain over wss://), hands call events to the sink, and sends
 ``Call`` requests (click-to-call). When the server drops the connection or cannot be
-reached it reconnects with exponential backoff (reset after a connection that worked);
+reached it reconnects with exponential backoff (reset after a connection that lasted 10 s);
 close codes 4001-4007 (licence) and 4008 (authentication) are logged as such.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from .simple_calls_events import to_call_event
 from .sink import CallSink
 
 log = get_logger(__name__)
+STABLE_SECONDS = 10.0
 CLOSE_REASONS = {4008: "authentication failed", 4009: "extension connected elsewhere"}
 
 
@@ -73,13 +75,15 @@ class SimpleCallsConnection:
     async def run(self) -> None:
         delay = self._initial
         while True:
+            connected_at: float | None = None
             try:
                 async with connect(self.url(), open_timeout=10, ping_interval=20) as ws:
                     self._ws = ws
                     self.connects += 1
-                    delay = self._initial
+                    connected_at = time.monotonic()
                     log.info("simple_calls_connected", account=self.account)
                     await self._read(ws)
+                    log.info("simple_calls_closed", account=self.account, code=ws.close_code)
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
                 reason = CLOSE_REASONS.get(code or 0) or (
@@ -98,6 +102,8 @@ class SimpleCallsConnection:
                 )
             finally:
                 self._ws = None
+            if connected_at is not None and time.monotonic() - connected_at > STABLE_SECONDS:
+                delay = self._initial  # it worked for a while: start the backoff afresh
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max)
 
