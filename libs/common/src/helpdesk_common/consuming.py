@@ -20,6 +20,8 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import correlation
 from .broker import publish_raw
@@ -64,7 +66,17 @@ class TransientError(Exception):
 
 
 def default_is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TransientError | ConnectionError | TimeoutError | OSError)
+    # redis-py's connection and timeout errors are not the builtin ones: a Redis that is
+    # down (or still loading its data after a restart) is infrastructure, not the record.
+    return isinstance(
+        exc,
+        TransientError
+        | ConnectionError
+        | TimeoutError
+        | OSError
+        | RedisConnectionError
+        | RedisTimeoutError,
+    )
 
 
 DeadLetter = Callable[[RawRecord, str], Awaitable[None]]
