@@ -8,6 +8,7 @@ happen afterwards, in ``messenger.MessengerHandler``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +76,30 @@ class Ignored:
 
 Outcome = Inbound | Receipt | Reachability | Ignored
 Parser = Callable[[RawWebhook], Outcome]
+
+
+def strict(parse: Parser) -> Parser:
+    """Hold a parser to its contract: an outcome, or ``UnsupportedPayload``.
+
+    Parsers are pure (no I/O), so whatever else they raise comes from the payload too: a
+    field of the wrong type, or a timestamp the platform cannot represent, for which
+    ``datetime.fromtimestamp`` raises ``OSError``. Such an error must not pass for an
+    infrastructure failure (OSError is transient): the batch would be rewound forever
+    and the account's raw partition would never move on.
+    """
+
+    @functools.wraps(parse)
+    def parse_strictly(raw: RawWebhook) -> Outcome:
+        try:
+            return parse(raw)
+        except UnsupportedPayload:
+            raise
+        except Exception as exc:
+            raise UnsupportedPayload(
+                f"{raw.channel.value} payload not understood: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    return parse_strictly
 
 
 def json_object(raw: RawWebhook) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from .outcomes import (
     UnsupportedPayload,
     e164,
     json_object,
+    strict,
 )
 
 CHANNEL = Channel.TELEGRAM
@@ -152,6 +153,7 @@ def _member(raw: RawWebhook, update: Update) -> Outcome:
     )
 
 
+@strict
 def parse(raw: RawWebhook) -> Outcome:
     data: dict[str, Any] = json_object(raw)
     try:

@@ -33,6 +33,7 @@ from .outcomes import (
     UnsupportedPayload,
     from_unix,
     json_object,
+    strict,
 )
 
 CHANNEL = Channel.VIBER
@@ -109,6 +110,7 @@ def _message(raw: RawWebhook, event: dict[str, Any], when: datetime) -> Outcome:
     return Inbound(inbound, tuple(media))
 
 
+@strict
 def parse(raw: RawWebhook) -> Outcome:
     event = json_object(raw)
     kind = event.get("event")

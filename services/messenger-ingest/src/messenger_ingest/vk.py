@@ -26,6 +26,7 @@ from .outcomes import (
     UnsupportedPayload,
     from_unix,
     json_object,
+    strict,
 )
 
 CHANNEL = Channel.VK
@@ -114,6 +115,7 @@ def _message(
     return Inbound(inbound, tuple(media))
 
 
+@strict
 def parse(raw: RawWebhook) -> Outcome:
     event = json_object(raw)
     kind = event.get("type")
