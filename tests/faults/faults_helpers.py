@@ -67,15 +67,17 @@ def raw_telegram(update: dict[str, Any] | str, account: str = ACCOUNT) -> RawWeb
     )
 
 
-def telegram_inbound(chat: int, key: str, text_: str) -> InboundMessage:
-    """A Telegram message as messenger-ingest hands it to ticket-core."""
+def chat_inbound(
+    peer: str, key: str, text_: str, channel: Channel = Channel.TELEGRAM, account: str = ACCOUNT
+) -> InboundMessage:
+    """A messenger message (private chat with ``peer``) as messenger-ingest hands it on."""
     return InboundMessage(
         idempotency_key=key,
-        channel=Channel.TELEGRAM,
-        channel_account=ACCOUNT,
-        sender=SenderIdentity(channel_user_id=str(chat), display_name="Fault Test"),
-        thread=ThreadHints(conversation_id=str(chat)),
-        subject=f"fault test chat {chat}",
+        channel=channel,
+        channel_account=account,
+        sender=SenderIdentity(channel_user_id=peer, display_name="Fault Test"),
+        thread=ThreadHints(conversation_id=peer),
+        subject=f"fault test chat {peer}",
         text=text_,
     )
 
@@ -114,18 +116,23 @@ async def texts_by_conversation(engine: AsyncEngine, key_prefix: str) -> dict[st
     return found
 
 
-async def telegram_tickets(
-    engine: AsyncEngine, kafka: str, chats: Sequence[int], run: str
-) -> dict[int, int]:
-    """One Telegram ticket per chat (opened by a customer message): chat -> ticket id."""
+async def open_tickets(
+    engine: AsyncEngine,
+    kafka: str,
+    peers: Sequence[str],
+    run: str,
+    channel: Channel = Channel.TELEGRAM,
+    account: str = ACCOUNT,
+) -> dict[str, int]:
+    """One messenger ticket per peer, opened by a customer message: peer -> ticket id."""
     await produce_records(
         kafka,
         INBOUND_MESSAGES.name,
-        [telegram_inbound(chat, f"{run}:open:{chat}", f"help, chat {chat}") for chat in chats],
+        [chat_inbound(p, f"{run}:open:{p}", f"help, {p}", channel, account) for p in peers],
     )
-    keys = [f"telegram:{ACCOUNT}:{chat}" for chat in chats]
+    keys = [f"{channel.value}:{account}:{peer}" for peer in peers]
 
-    async def probe() -> dict[int, int]:
+    async def probe() -> dict[str, int]:
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -135,9 +142,17 @@ async def telegram_tickets(
                     {"k": keys},
                 )
             ).all()
-        return {int(str(key).rsplit(":", 1)[1]): int(ticket_id) for key, ticket_id in rows}
+        return {str(key).split(":", 2)[2]: int(ticket_id) for key, ticket_id in rows}
 
-    return await eventually(probe, lambda t: len(t) == len(chats), 60, "telegram tickets")
+    return await eventually(probe, lambda t: len(t) == len(peers), 60, "tickets opened")
+
+
+async def telegram_tickets(
+    engine: AsyncEngine, kafka: str, chats: Sequence[int], run: str
+) -> dict[int, int]:
+    """One Telegram ticket per chat: chat -> ticket id."""
+    found = await open_tickets(engine, kafka, [str(c) for c in chats], run)
+    return {int(peer): ticket_id for peer, ticket_id in found.items()}
 
 
 async def post_replies(
