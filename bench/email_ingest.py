@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devstack.dovecot import Dovecot
 from devstack.processes import free_port
 from devstack.services import SERVICES
 from devstack.stack import Stack, StackConfig
@@ -54,7 +55,7 @@ from . import machine
 from .email_corpus import build_corpus, build_large
 from .email_ingest_phases import Env, Probe, idle_latency, imap_fetch, ingest, produce, records_of
 from .email_ingest_report import print_report
-from .imap_server import Appender, Dovecot
+from .imap_server import Appender, start_dovecot
 
 RESULTS_DIR = Path(__file__).parent / "results"
 LATENCY_TARGET_SECONDS = 1.0
@@ -197,9 +198,9 @@ async def run_phases(stack: Stack, dovecot: Dovecot, args: argparse.Namespace, r
     env = Env(
         bootstrap=stack.infra.kafka,
         redis_url=stack.infra.redis_url,
-        imap_port=dovecot.port,
+        imap_port=dovecot.imap_port,
         blob_dir=stack.config.data_dir / "blobs",
-        appender=Appender(dovecot.port),
+        appender=Appender(dovecot.imap_port),
         run=run,
     )
     corpus = {"fixtures": build_corpus(args.n - args.n // 2), "large": build_large(args.n // 2)}
@@ -236,14 +237,15 @@ def main(argv: list[str] | None = None) -> int:
             persistent_redis=False,
         )
     )
-    dovecot = Dovecot(data_dir / "dovecot")
+    dovecot: Dovecot | None = None
     try:
         print(f"Starting the broker, Redis and Dovecot in {data_dir} ...", flush=True)
         stack.start_infra()
-        dovecot.start()
+        dovecot = start_dovecot(data_dir / "dovecot")
         subsets, latency = asyncio.run(run_phases(stack, dovecot, args, run))
     finally:
-        dovecot.stop()
+        if dovecot is not None:
+            dovecot.stop()
         stack.stop()
         if args.keep_data:
             print(f"Data and logs kept in {data_dir}")

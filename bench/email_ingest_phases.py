@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from devstack.dovecot import USER
 from email_ingest.context import MailboxContext
 from email_ingest.imap_session import ImapSession
 from email_ingest.mailboxes import MailboxConfig
@@ -31,7 +32,7 @@ from helpdesk_common.topic_admin import ensure_topics
 from helpdesk_common.topics import INBOUND_MESSAGES
 from redis.asyncio import Redis
 
-from .imap_server import PASSWORD, USER, Appender
+from .imap_server import PASSWORD, Appender
 
 TUNING = PollerTuning(imap_timeout_seconds=120.0, stop_grace_seconds=60.0)
 Probe = Callable[[], dict[str, float]]
