@@ -49,7 +49,7 @@ KEPT_HEADERS = ("content-type", "user-agent", "x-retry-counter")
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a nesting bomb ("[[[[...")
         return None
     return value if isinstance(value, dict) else None
 

@@ -29,6 +29,8 @@ def parse_fields(body: bytes, content_type: str) -> dict[str, Any]:
         fields = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidSubmission(f"body is not JSON: {exc.msg}") from exc
+    except RecursionError as exc:  # a nesting bomb ("[[[[..."), well under the size cap
+        raise InvalidSubmission("body is nested too deeply") from exc
     if not isinstance(fields, dict):
         raise InvalidSubmission("body must be a JSON object")
     return fields
