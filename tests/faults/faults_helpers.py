@@ -188,14 +188,19 @@ async def post_replies(
     return ids
 
 
-def sent_texts(fake: FakeServer, marker: str, method: str = "sendMessage") -> Counter[str]:
-    """How many times each text containing ``marker`` went to the provider (Telegram's
-    sendMessage by default; Viber's is send_message)."""
-    return Counter(
+def sent_in_order(fake: FakeServer, marker: str, method: str = "sendMessage") -> list[str]:
+    """The texts containing ``marker`` sent to the provider (Telegram's sendMessage by
+    default; Viber's is send_message), in the order the calls arrived."""
+    return [
         str(c.params.get("text"))
         for c in fake.calls_of(method)
         if marker in str(c.params.get("text"))
-    )
+    ]
+
+
+def sent_texts(fake: FakeServer, marker: str, method: str = "sendMessage") -> Counter[str]:
+    """How many times each text containing ``marker`` was sent to the provider."""
+    return Counter(sent_in_order(fake, marker, method))
 
 
 async def delivery_states(engine: AsyncEngine, message_ids: Iterable[int]) -> Counter[str]:
