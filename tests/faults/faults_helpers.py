@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from devstack.fake_providers import FakeServer
 from devstack.probes import eventually, group_lag, produce_records
 from helpdesk_common.broker import record_headers
+from helpdesk_common.dlq_replay import REPLAY_GROUP
 from helpdesk_common.records import (
     Channel,
     InboundMessage,
@@ -294,3 +295,23 @@ async def ready(port: int) -> bool:
             return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+async def discard_parked(kafka: str, topic: str) -> None:
+    """What an operator does with dead letters that must never be replayed: move the
+    replay command's group past them, so a later ``dlq_replay`` of ``topic`` (another
+    test's, or a person's) does not send them round again."""
+    dlq = f"{topic}.dlq"
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=REPLAY_GROUP)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(dlq) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(dlq) or set()
+        tps = [TopicPartition(dlq, p) for p in partitions]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: end for tp, end in ends.items() if end})
+    finally:
+        await consumer.stop()
