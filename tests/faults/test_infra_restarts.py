@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 from collections import Counter
+from functools import partial
 
 import httpx
 import pytest
@@ -200,7 +201,7 @@ async def test_redis_restarted_mid_stream_nothing_lost_services_recover(
         child = running.services[name]
         assert child.alive, name
         port = running.config.service_ports[name]
-        await eventually(lambda port=port: ready(port), bool, 30, f"{name} ready")
+        await eventually(partial(ready, port), bool, 30, f"{name} ready")
 
 
 async def _sum(counts: Counter[str]) -> int:

@@ -38,13 +38,15 @@ FAILURES = "helpdesk_batch_failures_total"
 RAW_TELEGRAM = raw_topic(Channel.TELEGRAM)
 
 
-def customer_message(email: str, key: str, text_: str, **thread: int) -> InboundMessage:
+def customer_message(
+    email: str, key: str, text_: str, ticket_number: int | None = None
+) -> InboundMessage:
     return InboundMessage(
         idempotency_key=key,
         channel=Channel.WEBFORM,
         channel_account="default",
         sender=SenderIdentity(channel_user_id=email, email=email),
-        thread=ThreadHints(conversation_id=email, **thread),
+        thread=ThreadHints(conversation_id=email, ticket_number=ticket_number),
         text=text_,
     )
 
