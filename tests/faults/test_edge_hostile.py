@@ -246,8 +246,8 @@ async def test_a_flood_from_one_source_is_limited_while_others_get_through(
 ) -> None:
     base = numeric_base()
     run = run_id("fl")
-    flood_hook, flood_form = f"127.0.{base % 200 + 20}.3", f"127.0.{base % 200 + 20}.5"
-    other = f"127.0.{base % 200 + 20}.4"
+    net = f"127.{uuid.uuid4().int % 200 + 20}.{uuid.uuid4().int % 250}"  # fresh sources
+    flood_hook, flood_form, other = f"{net}.3", f"{net}.5", f"{net}.4"
 
     def hook(n: int) -> dict[str, Any]:
         return {
