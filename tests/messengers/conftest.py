@@ -5,56 +5,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # msgr_helpers, msgr_payloads
 
 import httpx
 import pytest
-from devstack.processes import Child
 from devstack.stack import Stack
 from devstack.test_system import (
-    INTERNAL_TOKEN,
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    VIBER_TOKEN,
-    VK_CONFIRMATION,
-    VK_GROUP,
-    VK_SECRET,
-    VK_TOKEN,
     Fakes,
 )
-
-# Re-exported for the tests of this package.
-__all__ = [
-    "INTERNAL_TOKEN",
-    "TELEGRAM_SECRET",
-    "TELEGRAM_TOKEN",
-    "VIBER_TOKEN",
-    "VK_CONFIRMATION",
-    "VK_GROUP",
-    "VK_SECRET",
-    "VK_TOKEN",
-    "Fakes",
-    "MessengerSystem",
-]
-
-
-@dataclass
-class MessengerSystem:
-    stack: Stack
-    fakes: Fakes
-    ports: dict[str, int]
-    children: dict[str, Child]
-
-    @property
-    def kafka(self) -> str:
-        assert self.stack.infra is not None
-        return self.stack.infra.kafka
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+from msgr_helpers import MessengerSystem
 
 
 @pytest.fixture(scope="package")

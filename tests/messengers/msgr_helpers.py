@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from devstack.probes import end_offsets, eventually
+from devstack.processes import Child
+from devstack.stack import Stack
+from devstack.test_system import Fakes
 
 TIMEOUT = 30.0
 
@@ -65,3 +69,19 @@ async def delivery_state(
 
 async def offsets(kafka: str, *topics: str) -> dict[str, int]:
     return {t: await end_offsets(kafka, t) for t in topics}
+
+
+@dataclass
+class MessengerSystem:
+    stack: Stack
+    fakes: Fakes
+    ports: dict[str, int]
+    children: dict[str, Child]
+
+    @property
+    def kafka(self) -> str:
+        assert self.stack.infra is not None
+        return self.stack.infra.kafka
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"

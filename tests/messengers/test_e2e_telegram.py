@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TELEGRAM_SECRET, MessengerSystem
 from devstack.fake_providers import telegram_flood
 from devstack.probes import eventually, read_topic
+from devstack.test_system import TELEGRAM_SECRET
 from msgr_helpers import (
     TIMEOUT,
+    MessengerSystem,
     delivery_state,
     messages_until,
     offsets,

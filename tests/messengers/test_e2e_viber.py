@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import INTERNAL_TOKEN, VIBER_TOKEN, MessengerSystem
 from devstack.probes import eventually
+from devstack.test_system import INTERNAL_TOKEN, VIBER_TOKEN
 from msgr_helpers import (
     TIMEOUT,
+    MessengerSystem,
     delivery_state,
     messages_until,
     offsets,

@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import VK_CONFIRMATION, VK_GROUP, VK_SECRET, MessengerSystem
 from devstack.fake_providers import vk_error
 from devstack.probes import eventually
+from devstack.test_system import VK_CONFIRMATION, VK_GROUP, VK_SECRET
 from msgr_helpers import (
     TIMEOUT,
+    MessengerSystem,
     delivery_state,
     messages_until,
     offsets,
@@ -154,7 +155,7 @@ async def test_messages_denied_makes_the_reply_fail(
 
 def test_no_token_or_secret_in_the_service_logs(system: MessengerSystem) -> None:
     """Runs after the messenger tests above: every log line the four services wrote."""
-    from conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN
+    from devstack.test_system import TELEGRAM_SECRET, TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN
 
     logs = "".join(path.read_text(errors="replace") for path in system.stack.log_dir.glob("*.log"))
     assert "webhook_accepted" in logs  # the logs are there

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN, Fakes
+from devstack.test_system import TELEGRAM_TOKEN, VIBER_TOKEN, VK_TOKEN, Fakes
 from helpdesk_common.blobstore import FilesystemBlobStore
 from helpdesk_common.channel_accounts import ChannelAccount
 from helpdesk_common.media_links import MediaLinks
