@@ -185,6 +185,12 @@ class TicketEventKind(StrEnum):
     STATUS_CHANGED = "status.changed"
     RESPONSIBLE_CHANGED = "responsible.changed"
     FIELD_CHANGED = "field.changed"  # priority, type, observers (details: the audit trail)
+    SLA_WARNING = "sla.warning"  # details: target (reaction | resolution), due_at
+    SLA_BREACHED = "sla.breached"  # details: target, due_at
+    AGENT_MENTIONED = "agent.mentioned"  # details: agent_ids (comma-separated)
+    ESCALATED = "ticket.escalated"  # details: line, group_id (returned: line "1")
+    RATED = "ticket.rated"  # details: rating (good | neutral | bad)
+    NOTIFY_REQUESTED = "notify.requested"  # a trigger's "send a notification": details: template
 
 
 class TicketEvent(Record):
@@ -203,6 +209,18 @@ class TicketEvent(Record):
     previous_status: str | None = None
     internal: bool = False
     occurred_at: datetime = Field(default_factory=utcnow)
+    actor_agent_id: int | None = Field(
+        default=None, description="The agent who caused it; None for customers and the system."
+    )
+    details: dict[str, str] = Field(
+        default_factory=dict, description="Facts of the kind (see TicketEventKind comments)."
+    )
+    trigger_depth: int = Field(
+        default=0,
+        ge=0,
+        description="0 for events caused by people or channels; n+1 for those caused by a "
+        "trigger reacting to an event of depth n (bounds trigger chains).",
+    )
 
     def partition_key(self) -> str:
         return str(self.ticket_id)
