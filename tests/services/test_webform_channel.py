@@ -118,3 +118,18 @@ async def test_rate_limit_counts_per_source_in_redis(infra) -> None:  # type: ig
         assert await limiter.allow("1.2.3.4") is True
     finally:
         await redis.aclose()
+
+
+async def test_rate_limit_fails_open_when_redis_is_unreachable() -> None:
+    # Nothing listens on this port: every Redis call fails with a connection error.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        limiter = RateLimiter(redis, per_minute=1, prefix="test-rl-down")
+        assert [await limiter.allow("1.2.3.4") for _ in range(3)] == [True, True, True]
+    finally:
+        await redis.aclose()

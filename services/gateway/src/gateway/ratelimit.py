@@ -1,11 +1,21 @@
-"""A per-source fixed-window rate limit in Redis, shared by every gateway replica."""
+"""A per-source fixed-window rate limit in Redis, shared by every gateway replica.
+
+The limit fails open: when Redis is down or slow, requests are let through (and a warning
+logged) rather than refused, because a lost webhook is worse than an unthrottled one and
+the broker ack still guards every 2xx.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
 
 
 class RateLimiter:
@@ -15,17 +25,24 @@ class RateLimiter:
         per_minute: int,
         prefix: str = "gateway:rl",
         clock: Callable[[], float] = time.time,
+        timeout_seconds: float = 0.25,
     ) -> None:
         self._redis = redis
         self._clock = clock
         self._limit = per_minute
         self._prefix = prefix
+        self._timeout = timeout_seconds
 
     async def allow(self, source: str) -> bool:
         window = int(self._clock() // 60)
         key = f"{self._prefix}:{source}:{window}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count, _ = await pipe.execute()
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(key)
+                    pipe.expire(key, 120)
+                    count, _ = await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("rate_limit_unavailable", prefix=self._prefix, error=type(exc).__name__)
+            return True
         return int(count) <= self._limit
