@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 
 def utcnow() -> datetime:
@@ -25,6 +25,27 @@ def new_id() -> str:
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string in it (PostgreSQL text and
+    JSONB refuse them, and no channel means anything by them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(v) for v in value)
+    return value
+
+
+class NoNulModel(BaseModel):
+    """Customer-supplied text: NUL characters are dropped on the way in."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        return without_nul(data)
 
 
 class Channel(StrEnum):
@@ -57,7 +78,7 @@ class BlobRef(BaseModel):
     content_type: str = "application/octet-stream"
 
 
-class AttachmentRef(BaseModel):
+class AttachmentRef(NoNulModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     filename: str = Field(default="", max_length=1024)
@@ -70,7 +91,7 @@ class AttachmentRef(BaseModel):
     )
 
 
-class SenderIdentity(BaseModel):
+class SenderIdentity(NoNulModel):
     """Who wrote, as the channel knows them. ``channel_user_id`` is the stable channel id."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -82,7 +103,7 @@ class SenderIdentity(BaseModel):
     username: str | None = Field(default=None, max_length=256)
 
 
-class ThreadHints(BaseModel):
+class ThreadHints(NoNulModel):
     """What the channel tells us about which conversation a message belongs to."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -98,7 +119,7 @@ class ThreadHints(BaseModel):
     )
 
 
-class BounceInfo(BaseModel):
+class BounceInfo(NoNulModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     original_message_id: str | None = None
@@ -106,7 +127,7 @@ class BounceInfo(BaseModel):
     status: str | None = None
 
 
-class InboundMessage(Record):
+class InboundMessage(Record, NoNulModel):
     """A customer message from any channel, normalised. Key: ``<channel>:<sender id>``."""
 
     schema_name: ClassVar[str] = "inbound_message"
