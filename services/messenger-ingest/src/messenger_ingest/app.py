@@ -1,4 +1,8 @@
-"""messenger-ingest wiring: one batch subscription per raw channel topic it normalises."""
+"""messenger-ingest wiring: one batch subscription per raw channel topic it normalises.
+
+Each topic has its own consumer group (``<consumer_group>.<channel>``): five subscribers in
+one group made every (re)start a chain of group rebalances that paused all channels.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
         subscribe_batches(
             broker,
             raw_topic(channel),
-            group_id=settings.consumer_group,
+            group_id=f"{settings.consumer_group}.{channel.value}",
             handler=RawHandler(broker, normalise, settings.service_name),
             settings=settings,
         )
@@ -63,7 +67,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
         subscribe_batches(
             broker,
             raw_topic(channel),
-            group_id=settings.consumer_group,
+            group_id=f"{settings.consumer_group}.{channel.value}",
             handler=MessengerHandler(
                 broker,
                 parse,
@@ -87,7 +91,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
     subscribe_batches(
         broker,
         raw_topic(Channel.SMS),
-        group_id=settings.consumer_group,
+        group_id=f"{settings.consumer_group}.{Channel.SMS.value}",
         handler=sms_handler,
         settings=settings,
     )
