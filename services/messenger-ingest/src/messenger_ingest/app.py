@@ -62,6 +62,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
         telegram_api_base_url=settings.telegram_api_base_url,
         max_bytes=settings.max_media_bytes,
         timeout_seconds=settings.media_timeout_seconds,
+        give_up_after_seconds=settings.media_give_up_after_seconds,
     )
     for channel, parse in MESSENGERS.items():
         subscribe_batches(
@@ -87,6 +88,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
         producer=settings.service_name,
         max_bytes=settings.max_media_bytes,
         timeout_seconds=settings.media_timeout_seconds,
+        give_up_after_seconds=settings.media_give_up_after_seconds,
     )
     subscribe_batches(
         broker,

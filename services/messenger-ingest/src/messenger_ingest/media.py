@@ -4,17 +4,21 @@ Telegram files are fetched with ``getFile`` + download (python-telegram-bot, bas
 configurable); Viber and VK send direct links (fetched with httpx, size-capped).
 An unreachable provider is transient (the batch is retried); a file the provider refuses
 or one over the size cap is recorded as an attachment with ``skipped_reason``, so the
-message itself is never lost.
+message itself is never lost. A file that stays unreachable for longer than the give-up
+delay after the webhook arrived is recorded as skipped too, so one dead link cannot hold
+its partition back forever.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import httpx
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.channel_accounts import TOKEN, ChannelAccountDirectory
 from helpdesk_common.consuming import TransientError
 from helpdesk_common.logs import get_logger
-from helpdesk_common.records import AttachmentRef, Channel
+from helpdesk_common.records import AttachmentRef, Channel, utcnow
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
@@ -28,6 +32,19 @@ class _Skip(Exception):
     """The file cannot be had (refused, too big): recorded, not retried."""
 
 
+def skip_after_deadline(
+    error: TransientError, skipped: AttachmentRef, received_at: datetime, give_up_after: float
+) -> AttachmentRef:
+    """``skipped`` with the error as its reason once the give-up delay since the webhook
+    arrived has passed; before that, ``error`` is raised again (the batch is retried)."""
+    waited = (utcnow() - received_at).total_seconds()
+    if waited < give_up_after:
+        raise error
+    log.warning("media_given_up", waited_seconds=int(waited), reason=str(error))
+    reason = f"unavailable for {int(waited)} s: {error}"
+    return skipped.model_copy(update={"skipped_reason": reason[:500]})
+
+
 class MediaFetcher:
     def __init__(
         self,
@@ -37,8 +54,10 @@ class MediaFetcher:
         telegram_api_base_url: str,
         max_bytes: int,
         timeout_seconds: float = 30.0,
+        give_up_after_seconds: float = 900.0,
     ) -> None:
         self._blobs = blobs
+        self._give_up_after = give_up_after_seconds
         self._accounts = accounts
         self._telegram_base = telegram_api_base_url.rstrip("/")
         self._max = max_bytes
@@ -46,7 +65,9 @@ class MediaFetcher:
         self._http = httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=True)
         self._bots: dict[str, Bot] = {}
 
-    async def fetch(self, channel: Channel, account: str, ref: MediaRef) -> AttachmentRef:
+    async def fetch(
+        self, channel: Channel, account: str, ref: MediaRef, received_at: datetime | None = None
+    ) -> AttachmentRef:
         skipped = AttachmentRef(
             filename=ref.filename, content_type=ref.content_type, size=ref.size or 0
         )
@@ -60,6 +81,8 @@ class MediaFetcher:
         except _Skip as exc:
             log.warning("media_skipped", channel=channel.value, reason=str(exc))
             return skipped.model_copy(update={"skipped_reason": str(exc)[:500]})
+        except TransientError as exc:
+            return skip_after_deadline(exc, skipped, received_at or utcnow(), self._give_up_after)
         blob = await self._blobs.put(data, ref.content_type)
         return AttachmentRef(
             filename=ref.filename, content_type=ref.content_type, size=len(data), blob=blob

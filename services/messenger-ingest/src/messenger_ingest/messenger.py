@@ -53,7 +53,7 @@ class MessengerHandler:
         if outcome.media:
             update["attachments"] = tuple(
                 [
-                    await self._media.fetch(raw.channel, raw.channel_account, m)
+                    await self._media.fetch(raw.channel, raw.channel_account, m, raw.received_at)
                     for m in outcome.media
                 ]
             )

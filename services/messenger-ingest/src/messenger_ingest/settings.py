@@ -19,3 +19,5 @@ class MessengerIngestSettings(ServiceSettings):
     telegram_api_base_url: str = "https://api.telegram.org"
     max_media_bytes: int = 20 * 1024 * 1024
     media_timeout_seconds: float = 30.0
+    # A file still unreachable this long after its webhook arrived is recorded as skipped.
+    media_give_up_after_seconds: float = 900.0

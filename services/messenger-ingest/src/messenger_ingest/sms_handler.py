@@ -11,6 +11,7 @@ writes. The batch returns (and commits) only after everything produced was acked
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import httpx
 from faststream.kafka import KafkaBroker
@@ -32,6 +33,7 @@ from helpdesk_common.sms_providers.accounts import AUTH_TOKEN
 from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_MESSAGES
 
 from . import sms
+from .media import skip_after_deadline
 from .outcomes import Ignored, Inbound, MediaRef, Receipt
 
 log = get_logger(__name__)
@@ -48,8 +50,10 @@ class SmsHandler:
         producer: str,
         max_bytes: int,
         timeout_seconds: float = 30.0,
+        give_up_after_seconds: float = 900.0,
     ) -> None:
         self._broker = broker
+        self._give_up_after = give_up_after_seconds
         self._accounts = accounts
         self._blobs = blobs
         self._sent = sent
@@ -57,8 +61,18 @@ class SmsHandler:
         self._max = max_bytes
         self._http = httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=True)
 
-    async def _download(self, account: ChannelAccount | None, ref: MediaRef) -> AttachmentRef:
+    async def _download(
+        self, account: ChannelAccount | None, ref: MediaRef, received_at: datetime
+    ) -> AttachmentRef:
         skipped = AttachmentRef(filename=ref.filename, content_type=ref.content_type, size=0)
+        try:
+            return await self._fetch(account, ref, skipped)
+        except TransientError as exc:
+            return skip_after_deadline(exc, skipped, received_at, self._give_up_after)
+
+    async def _fetch(
+        self, account: ChannelAccount | None, ref: MediaRef, skipped: AttachmentRef
+    ) -> AttachmentRef:
         sid = account.config.get("account_sid") if account else None
         token = account.secret(AUTH_TOKEN) if account else None
         auth = (str(sid), token) if sid and token else None
@@ -86,10 +100,12 @@ class SmsHandler:
             filename=ref.filename, content_type=ref.content_type, size=len(data), blob=blob
         )
 
-    async def _inbound(self, account: ChannelAccount | None, outcome: Inbound) -> InboundMessage:
+    async def _inbound(
+        self, account: ChannelAccount | None, outcome: Inbound, received_at: datetime
+    ) -> InboundMessage:
         if not outcome.media:
             return outcome.message
-        files = tuple([await self._download(account, m) for m in outcome.media])
+        files = tuple([await self._download(account, m, received_at) for m in outcome.media])
         return outcome.message.model_copy(update={"attachments": files})
 
     async def _receipt(self, raw: RawWebhook, receipt: Receipt) -> DeliveryEvent | None:
@@ -119,7 +135,7 @@ class SmsHandler:
                 country = str((account.config if account else {}).get("default_country") or "RU")
                 for outcome in sms.parse(raw, country):
                     if isinstance(outcome, Inbound):
-                        messages.append(await self._inbound(account, outcome))
+                        messages.append(await self._inbound(account, outcome, raw.received_at))
                     elif isinstance(outcome, Receipt):
                         event = await self._receipt(raw, outcome)
                         if event is not None:
