@@ -107,6 +107,9 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
     for key, value in form.multi_items():
         if hasattr(value, "read"):
             files[key] = await value.read()
+        elif key in params:  # a repeated field (Twilio's MediaUrl): all values, in order
+            previous = params[key]
+            params[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
         else:
             params[key] = value
     return params, files

@@ -111,6 +111,7 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
         "ticket-core": {
             "TICKET_CORE_SECRETS_KEY": Fernet.generate_key().decode(),
             "TICKET_CORE_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "TICKET_CORE_MAX_UPLOAD_BYTES": str(1024 * 1024),
         },
         "messenger-ingest": {
             "MESSENGER_INGEST_TICKET_CORE_URL": core,

@@ -63,7 +63,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             Channel.TELEGRAM: telegram,
             Channel.VIBER: viber,
             Channel.VK: VkChannel(settings, accounts, blobs, parts, sent),
-            Channel.SMS: SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log),
+            Channel.SMS: SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log, links),
         },
         settings.service_name,
     )

@@ -9,6 +9,11 @@ splits it, and the segment count is recorded (``sms_log``). The provider's id is
 recorded before returning, so a redelivered outbound is not sent twice, and mapped to our
 outbound id for status callbacks, pushes and polling. Provider refusals become a failed
 delivery with the provider's text; network errors, HTTP 429/5xx retry the batch.
+
+Attachments go out as signed gateway links (``helpdesk_common.media_links``): as MMS media
+where the provider sends MMS (Twilio fetches each link), otherwise as "name: link" lines
+after the text. Without public media links configured an SMS with attachments fails (it
+is never sent with its files silently dropped).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 
 from helpdesk_common.channel_accounts import ChannelAccount, ChannelAccountDirectory
 from helpdesk_common.logs import get_logger
+from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.phone_numbers import to_e164
 from helpdesk_common.records import Channel, OutboundMessage
 from helpdesk_common.sent_messages import SentMessage, SentMessageMap
@@ -37,6 +43,25 @@ def _fingerprint(account: ChannelAccount) -> str:
     secrets = {k: v.get_secret_value() for k, v in account.secrets.items()}
     data = json.dumps([account.config, secrets], sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def with_media(
+    outbound: OutboundMessage, text: str, mms: bool, links: MediaLinks | None
+) -> tuple[str, list[str]]:
+    """(text, MMS media links) for an outbound's attachments: the signed links travel as
+    MMS media, or as "name: link" lines after the text when the provider has no MMS."""
+    blobs = [(a.filename or "file", a.blob) for a in outbound.attachments if a.blob]
+    if not blobs:
+        return text, []
+    if links is None:
+        raise PermanentSendError(
+            "attachments by SMS need public media links (MEDIA_LINK_KEY and "
+            "NOTIFIER_PUBLIC_MEDIA_BASE_URL)"
+        )
+    urls = [(name, links.url(blob.sha256, name)) for name, blob in blobs]
+    if mms:
+        return text, [url for _, url in urls]
+    return "\n".join([text, *(f"{name}: {url}" for name, url in urls)]), []
 
 
 class SmsProviders:
@@ -72,8 +97,10 @@ class SmsChannel:
         parts: PartLog,
         sent: SentMessageMap,
         sms_log: SmsLog,
+        links: MediaLinks | None = None,
     ) -> None:
         self._settings = settings
+        self._links = links
         self._accounts = accounts
         self._providers = providers
         self._parts = parts
@@ -114,7 +141,8 @@ class SmsChannel:
             raise PermanentSendError("the SMS text is empty")
         try:
             provider = await self._providers.for_account(account)
-            result = await provider.send(to, text, self._callback(account))
+            text, media = with_media(outbound, text, provider.supports_media, self._links)
+            result = await provider.send(to, text, self._callback(account), media)
         except ProviderRefused as exc:
             raise PermanentSendError(str(exc)) from exc
         pid = result.provider_message_id

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.records import Channel
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from . import repository as repo
 from . import workflow_repo as wrepo
 from .api_common import bearer_auth
+from .attachments_api import AttachmentIn, verified
 from .models import TicketStatus as Category
 from .models_workflow import statuses
 from .outbox import OutboxRelay
@@ -52,6 +54,9 @@ class ReplyIn(BaseModel):
     )
     channel: Channel | None = Field(
         default=None, description="Send on this channel instead of the ticket's own."
+    )
+    attachments: list[AttachmentIn] = Field(
+        default=[], max_length=10, description="Files uploaded with POST /api/v1/attachments."
     )
 
 
@@ -170,7 +175,10 @@ def _filters(
 
 
 def api_router(
-    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay
+    settings: TicketCoreSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    relay: OutboxRelay,
+    blobs: BlobStore,
 ) -> APIRouter:
     reply_settings = ReplySettings(settings.email_domain, settings.reply_email_account)
     router = APIRouter(
@@ -226,7 +234,8 @@ def api_router(
 
     @router.post("/tickets/{ticket_id}/replies", response_model=MessageOut, status_code=201)
     async def reply(ticket_id: int, body: ReplyIn) -> MessageOut:
-        request = ReplyRequest(body.text, body.html, body.internal, body.channel)
+        files = tuple(await verified(blobs, body.attachments))
+        request = ReplyRequest(body.text, body.html, body.internal, body.channel, files)
         try:
             async with sessions() as session, session.begin():
                 row, outbox_ids = await add_reply(session, ticket_id, request, reply_settings)

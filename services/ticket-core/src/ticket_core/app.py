@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
@@ -17,6 +18,7 @@ from sqlalchemy import text
 
 from .agents_api import agents_router
 from .api import api_router
+from .attachments_api import attachments_router
 from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
 from .catalog_api import catalog_router
@@ -39,6 +41,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings)
     relay = OutboxRelay(sessions, broker, settings.service_name)
+    blobs = make_blob_store(settings)
     subscribe_batches(
         broker,
         INBOUND_MESSAGES,
@@ -102,7 +105,8 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         on_startup=[start_background],
         on_shutdown=[stop_background_and_engine],
         routers=[
-            api_router(settings, sessions, relay),
+            api_router(settings, sessions, relay, blobs),
+            attachments_router(settings, sessions, blobs),
             workflow_router(settings, sessions, relay),
             agents_router(settings, sessions),
             org_router(settings, sessions),

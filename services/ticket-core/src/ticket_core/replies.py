@@ -18,6 +18,7 @@ from typing import Any
 
 from helpdesk_common import correlation
 from helpdesk_common.records import (
+    AttachmentRef,
     Channel,
     DeliveryState,
     OutboundMessage,
@@ -56,6 +57,7 @@ class ReplyRequest:
     html: str | None = None
     internal: bool = False
     channel: Channel | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ async def add_reply(
         "channel": ticket["channel"],
         "text": request.text,
         "html": request.html,
+        "attachments": [a.model_dump(mode="json") for a in request.attachments],
         "created_at": now,
     }
     outbound: OutboundMessage | None = None
@@ -137,6 +140,7 @@ async def add_reply(
             subject=reply_subject(ticket["subject"], ticket["number"]),
             text=request.text,
             html=request.html,
+            attachments=request.attachments,
             in_reply_to=customer_ids[-1] if customer_ids else None,
             references=tuple(m for _, m in thread),
             email_message_id=(

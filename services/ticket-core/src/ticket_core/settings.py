@@ -36,6 +36,9 @@ class TicketCoreSettings(ServiceSettings):
         default=1.0, gt=0, description="How often each replica looks for due status timers."
     )
     timer_batch_size: int = Field(default=100, ge=1, description="Timers fired per round.")
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, description="The largest file an agent can attach."
+    )
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,12 +48,16 @@ class SmsProvider(Protocol):
     name: str
     polls_status: bool
     """True when the provider reports delivery only when asked (the notifier polls)."""
+    supports_media: bool
+    """True when it sends MMS (fetching ``media_urls``); others get the links in the text."""
 
     def __init__(
         self, config: SmsAccountConfig, account: ChannelAccount, timeout_seconds: float
     ) -> None: ...
 
-    async def send(self, to: str, text: str, status_callback: str | None) -> SendResult: ...
+    async def send(
+        self, to: str, text: str, status_callback: str | None, media_urls: Sequence[str] = ()
+    ) -> SendResult: ...
 
     async def status(self, provider_message_id: str, to: str) -> StatusReport: ...
 

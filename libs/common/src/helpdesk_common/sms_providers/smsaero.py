@@ -9,6 +9,7 @@ delivered, 3 handed to the operator, 4 awaiting status, 6 rejected, 8 moderation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ STATES: dict[int, DeliveryState | None] = {
 class SmsAeroProvider:
     name = "smsaero"
     polls_status = True
+    supports_media = False
 
     def __init__(
         self, config: SmsAccountConfig, account: ChannelAccount, timeout_seconds: float
@@ -56,7 +58,9 @@ class SmsAeroProvider:
         data = answer.get("data")
         return data if isinstance(data, dict) else {}
 
-    async def send(self, to: str, text: str, status_callback: str | None) -> SendResult:
+    async def send(
+        self, to: str, text: str, status_callback: str | None, media_urls: Sequence[str] = ()
+    ) -> SendResult:
         body: dict[str, Any] = {"number": to.lstrip("+"), "text": text}
         if self._config.sender:
             body["sign"] = self._config.sender

@@ -10,6 +10,7 @@ Status codes: -1 waiting, 0 handed to the operator, 1 delivered, 2 read; 3 expir
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ FAILED_CODES = frozenset({3, 20, 22, 23, 24, 25})
 class SmscProvider:
     name = "smsc"
     polls_status = True
+    supports_media = False
 
     def __init__(
         self, config: SmsAccountConfig, account: ChannelAccount, timeout_seconds: float
@@ -64,7 +66,9 @@ class SmscProvider:
             raise ProviderRefused(text)
         return answer
 
-    async def send(self, to: str, text: str, status_callback: str | None) -> SendResult:
+    async def send(
+        self, to: str, text: str, status_callback: str | None, media_urls: Sequence[str] = ()
+    ) -> SendResult:
         params = {"phones": to.lstrip("+"), "mes": text, "charset": "utf-8"}
         if self._config.sender:
             params["sender"] = self._config.sender

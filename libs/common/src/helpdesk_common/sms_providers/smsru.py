@@ -9,6 +9,7 @@ queued, 101/102 on the way (sent), 103 delivered; 104-108 and 150 failed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -44,6 +45,7 @@ def _refusal(answer: dict[str, Any]) -> Exception:
 class SmsRuProvider:
     name = "smsru"
     polls_status = False  # status pushes
+    supports_media = False
 
     def __init__(
         self, config: SmsAccountConfig, account: ChannelAccount, timeout_seconds: float
@@ -64,7 +66,9 @@ class SmsRuProvider:
             raise _refusal(answer)
         return answer
 
-    async def send(self, to: str, text: str, status_callback: str | None) -> SendResult:
+    async def send(
+        self, to: str, text: str, status_callback: str | None, media_urls: Sequence[str] = ()
+    ) -> SendResult:
         number = to.lstrip("+")
         params = {"to": number, "msg": text}
         if self._config.sender:

@@ -13,6 +13,7 @@ credentials, ...) is a refusal with Twilio's code and message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -91,6 +92,7 @@ def _mapped(exc: TwilioRestException) -> Exception:
 class TwilioProvider:
     name = "twilio"
     polls_status = False  # status callbacks
+    supports_media = True  # MMS: Twilio fetches each MediaUrl
 
     def __init__(
         self, config: SmsAccountConfig, account: ChannelAccount, timeout_seconds: float
@@ -101,7 +103,9 @@ class TwilioProvider:
         self._http = RebasedHttpClient(config.base_url(), timeout_seconds)
         self._client = Client(self._sid, account.require_secret(AUTH_TOKEN), http_client=self._http)
 
-    async def send(self, to: str, text: str, status_callback: str | None) -> SendResult:
+    async def send(
+        self, to: str, text: str, status_callback: str | None, media_urls: Sequence[str] = ()
+    ) -> SendResult:
         options: dict[str, Any] = {"to": to, "body": text}
         if self._config.messaging_service_sid:
             options["messaging_service_sid"] = self._config.messaging_service_sid
@@ -109,6 +113,8 @@ class TwilioProvider:
             options["from_"] = self._config.sender
         if status_callback:
             options["status_callback"] = status_callback
+        if media_urls:
+            options["media_url"] = list(media_urls)
         try:
             message = await self._client.messages.create_async(**options)
         except TwilioRestException as exc:
