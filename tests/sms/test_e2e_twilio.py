@@ -74,6 +74,9 @@ async def test_signed_sms_opens_a_ticket_once_and_the_reply_goes_out_by_twilio(
     await message_state(core, found["id"], reply["id"], "sent")
     recorded = await recorded_sms(redis_url, reply["outbound_id"])
     assert recorded["segments"] == "2" and recorded["encoding"] == "GSM-7"
+    # ... and on the message itself, for the console.
+    (shown,) = [m for m in (await ticket(core, found["id"]))["messages"] if m["id"] == reply["id"]]
+    assert shown["fields"] == {"sms_segments": "2", "sms_encoding": "GSM-7"}
     assert recorded["provider"] == "twilio" and recorded["to"] == e164
 
     sid = recorded["provider_message_id"]

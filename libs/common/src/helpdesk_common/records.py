@@ -294,6 +294,10 @@ class DeliveryEvent(Record):
     state: DeliveryState
     reason: str | None = None
     provider_message_id: str | None = None
+    details: dict[str, str] = Field(
+        default_factory=dict,
+        description="Facts of the sending recorded on the message (SMS: segments, encoding).",
+    )
     occurred_at: datetime = Field(default_factory=utcnow)
 
     def partition_key(self) -> str:

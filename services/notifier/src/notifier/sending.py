@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from faststream.kafka import KafkaBroker
 from helpdesk_common import correlation
@@ -19,7 +20,17 @@ from .settings import NotifierSettings
 from .smtp_sender import PermanentSendError, SmtpSender
 
 log = get_logger(__name__)
-ChannelSender = Callable[[OutboundMessage], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a channel reports after sending: the provider's id and facts for the message."""
+
+    provider_message_id: str | None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+ChannelSender = Callable[[OutboundMessage], Awaitable[str | Sent | None]]
 
 
 class EmailChannel:
@@ -55,14 +66,21 @@ class OutboundSender:
         self._producer = producer
 
     async def _report(
-        self, outbound: OutboundMessage, state: DeliveryState, **extra: str | None
+        self,
+        outbound: OutboundMessage,
+        state: DeliveryState,
+        *,
+        reason: str | None = None,
+        sent: Sent | None = None,
     ) -> None:
         event = DeliveryEvent(
             outbound_id=outbound.outbound_id,
             message_id=outbound.message_id,
             state=state,
+            reason=reason,
+            provider_message_id=sent.provider_message_id if sent else None,
+            details=sent.details if sent else {},
             correlation_id=outbound.correlation_id,
-            **extra,  # type: ignore[arg-type]
         )
         await publish(self._broker, DELIVERY_EVENTS, event, producer=self._producer)
 
@@ -81,12 +99,13 @@ class OutboundSender:
             return
         await self._log.record(outbound.outbound_id, SendState.SENDING)
         try:
-            provider_id = await channel(outbound)
+            result = await channel(outbound)
         except PermanentSendError as exc:
             await self._fail(outbound, str(exc))
             return
+        sent = result if isinstance(result, Sent) else Sent(result)
         await self._log.record(outbound.outbound_id, SendState.SENT)
-        await self._report(outbound, DeliveryState.SENT, provider_message_id=provider_id)
+        await self._report(outbound, DeliveryState.SENT, sent=sent)
         log.info("outbound_sent", channel=outbound.channel.value, outbound_id=outbound.outbound_id)
 
     async def _fail(self, outbound: OutboundMessage, reason: str) -> None:

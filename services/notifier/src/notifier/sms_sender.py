@@ -32,6 +32,7 @@ from helpdesk_common.sms_providers import ProviderRefused, SmsProvider, make_pro
 from helpdesk_common.sms_providers.segments import encoding
 
 from .messenger_parts import PartLog
+from .sending import Sent
 from .settings import NotifierSettings
 from .sms_log import PollEntry, SentSms, SmsLog
 from .smtp_sender import PermanentSendError
@@ -127,7 +128,7 @@ class SmsChannel:
             return None
         return f"{base.rstrip('/')}/webhooks/sms/{account.name}/status"
 
-    async def __call__(self, outbound: OutboundMessage) -> str | None:
+    async def __call__(self, outbound: OutboundMessage) -> Sent | str:
         done = await self._parts.sent(outbound.outbound_id)
         if 0 in done:
             return done[0]  # sent before a crash or a lost report: never twice
@@ -166,4 +167,4 @@ class SmsChannel:
             )
             await self._log.schedule(entry, time.time() + self._settings.sms_poll_interval_seconds)
         log.info("sms_sent", provider=provider.name, account=account.name, segments=result.segments)
-        return pid
+        return Sent(pid, {"sms_segments": str(result.segments), "sms_encoding": sms.encoding})

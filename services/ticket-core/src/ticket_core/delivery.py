@@ -1,7 +1,8 @@
 """Delivery events from the notifier become the delivery state shown on a message.
 
 States only move forward (queued < sent < delivered < read; failed is final), so events
-that arrive late or twice never move a message back.
+that arrive late or twice never move a message back. Facts of the sending (an SMS's
+segment count and encoding) are merged into the message's ``fields``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ async def apply_delivery_events(session: AsyncSession, events: Sequence[Delivery
     states = await repo.delivery_states(session, [e.outbound_id for e in events])
     changed = 0
     for event in events:
-        if event.outbound_id not in states or not advances(states[event.outbound_id], event.state):
+        if event.outbound_id not in states:
+            continue
+        if event.details:  # recorded even when a later state overtook this event
+            await repo.add_delivery_fields(session, event.outbound_id, event.details)
+        if not advances(states[event.outbound_id], event.state):
             continue
         await repo.set_delivery(session, event.outbound_id, event.state.value, event.reason)
         states[event.outbound_id] = event.state.value

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Contact, ContactIdentity, Message, OutboxEvent, Ticket
@@ -180,6 +180,17 @@ async def set_delivery(
         update(messages)
         .where(messages.c.outbound_id == outbound_id)
         .values(delivery_state=state, delivery_reason=reason)
+    )
+
+
+async def add_delivery_fields(
+    session: AsyncSession, outbound_id: str, fields: dict[str, str]
+) -> None:
+    """Merge facts of the sending into the message's ``fields``."""
+    await session.execute(
+        update(messages)
+        .where(messages.c.outbound_id == outbound_id)
+        .values(fields=messages.c.fields.op("||")(cast(fields, JSONB)))
     )
 
 
