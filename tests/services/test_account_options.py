@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from helpdesk_common.account_options import AccountOptions
 from helpdesk_common.records import (
     Channel,
     InboundMessage,
@@ -322,3 +323,12 @@ async def test_an_agents_mail_outside_any_thread_opens_a_ticket_without_a_contac
     assert await contacts_with_email(desk, agent_email) == 0
     (message,) = await messages_of(desk, ticket["id"])
     assert message["fields"]["sender.email"] == agent_email
+
+
+def test_options_written_before_the_check_fall_back_to_their_defaults() -> None:
+    stored = {"reopen_window_days": "x", "default_group_id": True, "create_unknown_contacts": 0}
+    assert AccountOptions.from_config(stored, DEFAULT_WINDOW) == AccountOptions(DEFAULT_WINDOW)
+    good = {"reopen_window_days": 0, "default_group_id": 3, "create_unknown_contacts": False}
+    assert AccountOptions.from_config(good, DEFAULT_WINDOW) == AccountOptions(
+        timedelta(0), 3, False
+    )
