@@ -241,21 +241,11 @@ async def _write(
     for step, message_id in zip(steps, message_ids, strict=True):
         message, ticket = step.message, step.ticket
         if step.agent_id is not None:
-            rows.append(_comment_row(catalog, step, message_id))
+            rows.append(_comment(catalog, step, message_id, result))
             if not message.auto_submitted and rows[-1]["kind"] == MessageKind.PUBLIC_REPLY:
                 answered.add(ticket["id"])
-            touched.setdefault(ticket["id"], ticket)
-            result.appended += 1
-            result.events.append(
-                event(
-                    catalog,
-                    TicketEventKind.MESSAGE_ADDED,
-                    ticket,
-                    message,
-                    message_id=message_id,
-                    actor_agent_id=step.agent_id,
-                )
-            )
+            if ticket["id"] not in {t["id"] for t in opened}:
+                touched[ticket["id"]] = ticket
             continue
         rows.append({**message_row(message, ticket["id"], step.contact_id), "id": message_id})
         if step.opened:
@@ -296,12 +286,27 @@ async def _write(
     await insert_audit(session, result.audit)
 
 
-def _comment_row(catalog: Catalog, step: _Step, message_id: int) -> dict[str, Any]:
-    """An agent's mail as their comment: public, unless the ticket is internal."""
+def _comment(
+    catalog: Catalog, step: _Step, message_id: int, result: IngestResult
+) -> dict[str, Any]:
+    """An agent's mail as their comment (public, unless the ticket is internal): its
+    message row; its event goes to ``result``."""
+    assert step.agent_id is not None
     internal = catalog.is_internal(step.ticket.get("type_id"))
     kind = MessageKind.INTERNAL_NOTE if internal else MessageKind.PUBLIC_REPLY
     row = message_row(
         step.message, step.ticket["id"], None, kind=kind, author_agent_id=step.agent_id
+    )
+    result.appended += 1
+    result.events.append(
+        event(
+            catalog,
+            TicketEventKind.MESSAGE_ADDED,
+            step.ticket,
+            step.message,
+            message_id=message_id,
+            actor_agent_id=step.agent_id,
+        )
     )
     return {**row, "id": message_id}
 
