@@ -38,7 +38,7 @@ DEFAULT_WINDOW = timedelta(days=7)
 
 async def account(desk: Desk, channel: str = "email", **config: Any) -> str:
     """An account row carrying the options (ingestion never reads its secrets)."""
-    name = unique("acct")
+    name = f"acct{uuid.uuid4().hex[:10]}"
     async with desk.sessions() as session, session.begin():
         await session.execute(
             accounts.insert().values(
