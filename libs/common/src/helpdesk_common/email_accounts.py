@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .account_options import without_options
+
 Security = Literal["none", "starttls", "tls"]
 
 PASSWORD = "password"
@@ -103,7 +105,11 @@ class InvalidEmailAccount(ValueError):
 
 
 def check_email_account(name: str, config: dict[str, Any], secrets: dict[str, Any]) -> ImapSettings:
-    """Validate an email channel account; the message names what is wrong, never a value."""
+    """Validate an email channel account; the message names what is wrong, never a value.
+
+    The account options (``helpdesk_common.account_options``: reopen window, default
+    group, unknown contacts) share the config; they are ticket-core's and ignored here.
+    """
     if not re.match(MAILBOX_NAME, name):
         raise InvalidEmailAccount(
             "name: email account names start with a letter or digit (A-Z a-z 0-9 . _ @ -)"
@@ -111,7 +117,7 @@ def check_email_account(name: str, config: dict[str, Any], secrets: dict[str, An
     if PASSWORD in config:
         raise InvalidEmailAccount("config.password: the password goes in secrets, not config")
     try:
-        settings = ImapSettings.model_validate(config)
+        settings = ImapSettings.model_validate(without_options(config))
     except ValidationError as exc:
         raise InvalidEmailAccount(
             f"invalid email account config: {describe_errors(exc, 'config.')}"

@@ -142,3 +142,14 @@ async def update_contacts(session: AsyncSession, rows: Sequence[dict[str, Any]])
             ),
             list(rows),
         )
+
+
+async def set_first_response(session: AsyncSession, ticket_ids: Iterable[int], now: Any) -> None:
+    """First response at ``now`` for the tickets that have none yet (one statement)."""
+    wanted = sorted(set(ticket_ids))
+    if wanted:
+        await session.execute(
+            update(tickets)
+            .where(tickets.c.id.in_(wanted), tickets.c.first_response_at.is_(None))
+            .values(first_response_at=now)
+        )

@@ -5,6 +5,8 @@ JSON object encrypted with Fernet under ``TICKET_CORE_SECRETS_KEY`` (several
 comma-separated keys rotate: the first encrypts, any decrypts). Without a key nothing is
 stored or read. An email account's ``config`` is checked against the IMAP settings that
 email-ingest reads (``helpdesk_common.email_accounts``); messenger configs are free-form.
+Every account's config may also hold the account options (reopen window, default group,
+unknown contacts: ``helpdesk_common.account_options``), checked for every channel.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from helpdesk_common.account_options import (
+    DEFAULT_GROUP_ID,
+    InvalidAccountOptions,
+    check_options,
+)
 from helpdesk_common.channel_accounts import CONFIRMATION, TOKEN, WEBHOOK_SECRET
 from helpdesk_common.email_accounts import PASSWORD, InvalidEmailAccount, check_email_account
 from helpdesk_common.phone_accounts import InvalidPhoneAccount, check_phone_account
@@ -27,6 +34,8 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
+
+from .models_org import groups
 
 NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -133,6 +142,10 @@ def check_account(
     if not NAME.match(name):
         raise InvalidAccount("name: 1-64 characters of A-Z a-z 0-9 _ . -")
     secrets = {k: v for k, v in secrets.items() if v}
+    try:
+        check_options(config or {})
+    except InvalidAccountOptions as exc:
+        raise InvalidAccount(str(exc)) from None
     if channel is Channel.TELEGRAM:
         secrets.setdefault(WEBHOOK_SECRET, pysecrets.token_urlsafe(32))
         if not TELEGRAM_SECRET.match(secrets[WEBHOOK_SECRET]):
@@ -153,6 +166,15 @@ def check_account(
     except (InvalidSmsAccount, InvalidPhoneAccount) as exc:
         raise InvalidAccount(str(exc)) from None
     return secrets
+
+
+async def missing_default_group(session: AsyncSession, config: dict[str, Any]) -> str | None:
+    """Why the config's ``default_group_id`` is refused (no such group), or None."""
+    group_id = config.get(DEFAULT_GROUP_ID)
+    if group_id is None:
+        return None
+    found = await session.scalar(select(groups.c.id).where(groups.c.id == group_id))
+    return None if found is not None else f"config.{DEFAULT_GROUP_ID}: no agent group {group_id}"
 
 
 async def insert_account(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:

@@ -76,6 +76,12 @@ def _public(row: dict[str, Any], secrets: dict[str, str]) -> AccountOut:
     )
 
 
+async def _check_group(session: AsyncSession, config: dict[str, Any]) -> None:
+    problem = await store.missing_default_group(session, config)
+    if problem is not None:
+        raise HTTPException(422, problem)
+
+
 def channel_accounts_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -124,6 +130,7 @@ def channel_accounts_router(
             "secrets_encrypted": sealer.seal(secrets),
         }
         async with sessions() as session, session.begin():
+            await _check_group(session, body.config)
             row = await store.insert_account(session, values)
         if row is None:
             raise HTTPException(409, f"{body.channel.value} account {body.name!r} exists")
@@ -174,6 +181,8 @@ def channel_accounts_router(
                     new_secrets = store.check_account(channel, name, new_secrets, config)
                 except store.InvalidAccount as exc:
                     raise HTTPException(422, str(exc)) from exc
+            if body.config is not None:
+                await _check_group(session, config)
             if body.secrets is not None:
                 secrets = new_secrets
                 values["secrets_encrypted"] = sealer.seal(secrets)

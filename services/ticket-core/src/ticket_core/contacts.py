@@ -6,6 +6,10 @@ made (one per sender, even when the sender wrote several messages in the batch).
 identities seen are added to the contact, and empty contact fields are filled in, so
 the same email on the web form and by email is one contact. A new contact whose email
 domain is a company's domain joins that company (one lookup for the whole batch).
+
+An account with ``create_unknown_contacts`` false makes no contact for a sender none is
+known by: the message gets no contact (``None``), only the company its email domain
+belongs to, and no identity is recorded.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from . import repository as repo
 from .org_repo import companies_by_domain
 from .threading import PUBLIC_MAIL_DOMAINS, peer_id
 
-# (contact id, the contact's company id) per message
-ResolvedContact = tuple[int, int | None]
+# (contact id, the contact's company id) per message; no contact for an unknown sender
+# of an account that creates none
+ResolvedContact = tuple[int | None, int | None]
 
 
 def sender_identities(message: InboundMessage) -> list[repo.Identity]:
@@ -65,20 +70,26 @@ async def _link_companies(session: AsyncSession, new_rows: list[dict[str, Any]])
 
 
 async def resolve_contacts(
-    session: AsyncSession, messages: Sequence[InboundMessage]
+    session: AsyncSession,
+    messages: Sequence[InboundMessage],
+    may_create: Sequence[bool] | None = None,
 ) -> list[ResolvedContact]:
     """The contact (and its company) of each message's sender, creating contacts and
-    identities as needed."""
+    identities as needed (for a message whose ``may_create`` is true: all by default)."""
     per_message = [sender_identities(m) for m in messages]
+    creating = list(may_create) if may_create is not None else [True] * len(messages)
     owners = await batch.contacts_by_identities(session, (i for ids in per_message for i in ids))
     new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
     new_owners: dict[repo.Identity, dict[str, Any]] = {}
     identity_rows: list[tuple[int | dict[str, Any], repo.Identity]] = []
-    chosen: list[int | dict[str, Any]] = []
-    for message, idents in zip(messages, per_message, strict=True):
+    chosen: list[int | dict[str, Any] | None] = []
+    for message, idents, create in zip(messages, per_message, creating, strict=True):
         owner: int | dict[str, Any] | None = next((owners[i] for i in idents if i in owners), None)
         if owner is None:
             owner = next((new_owners[i] for i in idents if i in new_owners), None)
+        if owner is None and not create:
+            chosen.append(None)
+            continue
         if owner is None:
             sender = message.sender
             owner = {
@@ -110,16 +121,28 @@ async def resolve_contacts(
         ],
     )
     existing = await _fill_gaps(session, messages, chosen)
+    unknown = await companies_by_domain(
+        session,
+        {
+            d
+            for m, c in zip(messages, chosen, strict=True)
+            if c is None and (d := email_domain(m.sender.email))
+        },
+    )
     return [
         (c["id"], c["company_id"])
         if isinstance(c, dict)
         else (c, existing[c]["company_id"] if c in existing else None)
-        for c in chosen
+        if c is not None
+        else (None, unknown.get(email_domain(m.sender.email) or ""))
+        for m, c in zip(messages, chosen, strict=True)
     ]
 
 
 async def _fill_gaps(
-    session: AsyncSession, messages: Sequence[InboundMessage], chosen: list[int | dict[str, Any]]
+    session: AsyncSession,
+    messages: Sequence[InboundMessage],
+    chosen: list[int | dict[str, Any] | None],
 ) -> dict[int, dict[str, Any]]:
     """Complete empty fields of contacts that existed before the batch; never overwrite.
     Returns those contacts."""

@@ -48,10 +48,44 @@ def event(
     )
 
 
-def message_row(message: InboundMessage, ticket_id: int, contact_id: int | None) -> dict[str, Any]:
+# Kept in ``messages.fields`` when a message has no author contact (an unknown sender of
+# an account that creates no contacts, or one of our agents): who wrote, so that replies
+# reach them and later mail from them is recognised on the thread.
+SENDER_ID = "sender.id"
+SENDER_EMAIL = "sender.email"
+SENDER_PHONE = "sender.phone"
+SENDER_NAME = "sender.name"
+# The agent who wrote a mail recorded as their comment.
+AUTHOR_AGENT_ID = "author_agent_id"
+
+
+def sender_fields(message: InboundMessage) -> dict[str, str]:
+    sender = message.sender
+    values = {
+        SENDER_ID: sender.channel_user_id,
+        SENDER_EMAIL: sender.email.strip().lower() if sender.email else None,
+        SENDER_PHONE: sender.phone,
+        SENDER_NAME: sender.display_name or None,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def message_row(
+    message: InboundMessage,
+    ticket_id: int,
+    contact_id: int | None,
+    *,
+    kind: MessageKind = MessageKind.CUSTOMER,
+    author_agent_id: int | None = None,
+) -> dict[str, Any]:
+    fields = dict(message.fields)
+    if contact_id is None:
+        fields |= sender_fields(message)
+    if author_agent_id is not None:
+        fields[AUTHOR_AGENT_ID] = str(author_agent_id)
     return {
         "ticket_id": ticket_id,
-        "kind": MessageKind.CUSTOMER,
+        "kind": kind,
         "channel": message.channel.value,
         "author_contact_id": contact_id,
         "idempotency_key": message.idempotency_key,
@@ -61,7 +95,7 @@ def message_row(message: InboundMessage, ticket_id: int, contact_id: int | None)
         "html": message.html,
         "full_text": message.full_text,
         "attachments": [a.model_dump(mode="json") for a in message.attachments],
-        "fields": message.fields,
+        "fields": fields,
         "recipients": list(message.recipients),
         "raw_sha256": message.raw.sha256 if message.raw else None,
         "auto_submitted": message.auto_submitted,

@@ -12,6 +12,13 @@ Workflow: new tickets get the default custom status and priority and the contact
 company; a status change (Pending -> Open, a reopen) moves the clocks with the rules of
 ``statuses.py``, counts the reopening and is written to the audit trail (customer). The
 catalogue, the company domains and the audit rows cost one statement each per batch.
+
+Per channel account (``account_options.py``, read once per batch): the reopen window of
+the account a message arrived on, the default group of a new ticket nothing else
+assigned, and whether an unknown sender becomes a contact (if not, the ticket has no
+contact and the sender is kept on the message). Mail from an active agent's address
+that threads into a ticket is that agent's comment (public): it reopens nothing, is no
+customer reply and makes no contact.
 """
 
 from __future__ import annotations
@@ -22,18 +29,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helpdesk_common.logs import get_logger
-from helpdesk_common.records import InboundMessage, TicketEventKind
+from helpdesk_common.records import Channel, InboundMessage, TicketEventKind
 from helpdesk_common.topics import TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import batch_repo as batch
 from . import repository as repo
+from .account_options import OptionsBook, assign_default_group, load_account_options
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
 from .bounces import ingest_bounce
 from .catalog import Catalog, load_catalog
-from .contacts import resolve_contacts
+from .contacts import ResolvedContact, resolve_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
-from .models import TicketStatus
+from .models import MessageKind, TicketStatus
+from .org_repo import active_agents_by_email
 from .statuses import enter
 from .thread_index import ThreadIndex
 from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
@@ -48,17 +57,19 @@ class _Step:
     """What one message does: the ticket it lands in and the status change it makes."""
 
     message: InboundMessage
-    contact_id: int
+    contact_id: int | None
     ticket: Ticket
     opened: bool
     status_change: tuple[str, str] | None = None
     audit: list[FieldChange] = field(default_factory=list)
+    agent_id: int | None = None
+    """Set for an agent's mail recorded as their comment on ``ticket``."""
 
 
 async def _sender_belongs(
-    session: AsyncSession, message: InboundMessage, contact_id: int, ticket: dict[str, Any]
+    session: AsyncSession, message: InboundMessage, contact_id: int | None, ticket: dict[str, Any]
 ) -> bool:
-    if ticket["contact_id"] == contact_id or not message.sender.email:
+    if (contact_id is not None and ticket["contact_id"] == contact_id) or not message.sender.email:
         return True
     ticket_contact = (
         await repo.contact_by_id(session, ticket["contact_id"]) if ticket["contact_id"] else None
@@ -71,7 +82,7 @@ async def _sender_belongs(
 
 
 async def _candidate(
-    session: AsyncSession, index: ThreadIndex, message: InboundMessage, contact_id: int
+    session: AsyncSession, index: ThreadIndex, message: InboundMessage, contact_id: int | None
 ) -> tuple[Ticket | None, Ticket | None]:
     """(ticket to thread into, ticket it only resembles): a subject token or reference from
     a sender who does not belong on that ticket opens a new ticket flagged as a possible
@@ -87,7 +98,7 @@ async def _candidate(
 def _open(
     catalog: Catalog,
     message: InboundMessage,
-    contact: tuple[int, int | None],
+    contact: ResolvedContact,
     now: datetime,
     **links: Any,
 ) -> Ticket:
@@ -111,8 +122,48 @@ def _open(
         "open_since": now,
         "worked_seconds": 0.0,
         "reopen_count": 0,
+        "responsible_agent_id": None,
+        "responsible_group_id": None,
         **links,
     }
+
+
+async def _agent_authors(
+    session: AsyncSession, messages: Sequence[InboundMessage]
+) -> list[int | None]:
+    """The active agent whose address each mail is from (None for other messages)."""
+    found = await active_agents_by_email(
+        session,
+        (m.sender.email for m in messages if m.channel is Channel.EMAIL and m.sender.email),
+    )
+    return [
+        found.get(m.sender.email.strip().lower())
+        if m.channel is Channel.EMAIL and m.sender.email
+        else None
+        for m in messages
+    ]
+
+
+async def _contacts(
+    session: AsyncSession,
+    messages: Sequence[InboundMessage],
+    authors: list[int | None],
+    book: OptionsBook,
+) -> list[ResolvedContact]:
+    """Contacts of the customers' messages; agents' mail gets none (never a contact for
+    an agent)."""
+    customers = [m for m, a in zip(messages, authors, strict=True) if a is None]
+    resolved = iter(
+        await resolve_contacts(
+            session, customers, [book.for_message(m).create_unknown_contacts for m in customers]
+        )
+    )
+    return [next(resolved) if a is None else (None, None) for a in authors]
+
+
+def _agent_comment(message: InboundMessage, ticket: Ticket, agent_id: int, now: datetime) -> _Step:
+    ticket["updated_at"] = now
+    return _Step(message, None, ticket, opened=False, agent_id=agent_id)
 
 
 async def _plan(
@@ -120,15 +171,21 @@ async def _plan(
     catalog: Catalog,
     messages: Sequence[InboundMessage],
     now: datetime,
-    window: timedelta,
+    book: OptionsBook,
 ) -> list[_Step]:
-    contacts = await resolve_contacts(session, messages)
+    authors = await _agent_authors(session, messages)
+    contacts = await _contacts(session, messages, authors, book)
     index = await ThreadIndex.load(session, messages)
     steps: list[_Step] = []
-    for message, contact in zip(messages, contacts, strict=True):
+    for message, contact, agent_id in zip(messages, contacts, authors, strict=True):
+        options = book.for_message(message)
+        if agent_id is not None and (commented := index.by_reference(message)) is not None:
+            steps.append(_agent_comment(message, commented, agent_id, now))
+            index.stored(message, commented)
+            continue
         contact_id = contact[0]
         candidate, resembled = await _candidate(session, index, message, contact_id)
-        decision = decide(candidate, message, now=now, reopen_window=window)
+        decision = decide(candidate, message, now=now, reopen_window=options.reopen_window)
         if decision.action in (Action.NEW, Action.FOLLOW_UP):
             ticket = _open(
                 catalog,
@@ -138,6 +195,7 @@ async def _plan(
                 follow_up_of_id=candidate["id"] if candidate else None,
                 possible_duplicate_of_id=resembled["id"] if resembled else None,
             )
+            assign_default_group(ticket, options)
             index.opened(ticket)
             steps.append(_Step(message, contact_id, ticket, opened=True))
         else:
@@ -179,8 +237,16 @@ async def _write(
     message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
     rows = []
     touched: dict[int, Ticket] = {}
+    answered: set[int] = set()  # tickets an agent's mail gave a (first) response
     for step, message_id in zip(steps, message_ids, strict=True):
         message, ticket = step.message, step.ticket
+        if step.agent_id is not None:
+            rows.append(_comment(catalog, step, message_id, result))
+            if not message.auto_submitted and rows[-1]["kind"] == MessageKind.PUBLIC_REPLY:
+                answered.add(ticket["id"])
+            if ticket["id"] not in {t["id"] for t in opened}:
+                touched[ticket["id"]] = ticket
+            continue
         rows.append({**message_row(message, ticket["id"], step.contact_id), "id": message_id})
         if step.opened:
             result.created += 1
@@ -216,7 +282,33 @@ async def _write(
     await batch.update_tickets(
         session, [t for t in touched.values() if t["id"] not in changed], batch.TOUCH_COLUMNS
     )
+    await batch.set_first_response(session, answered, now)
     await insert_audit(session, result.audit)
+
+
+def _comment(
+    catalog: Catalog, step: _Step, message_id: int, result: IngestResult
+) -> dict[str, Any]:
+    """An agent's mail as their comment (public, unless the ticket is internal): its
+    message row; its event goes to ``result``."""
+    assert step.agent_id is not None
+    internal = catalog.is_internal(step.ticket.get("type_id"))
+    kind = MessageKind.INTERNAL_NOTE if internal else MessageKind.PUBLIC_REPLY
+    row = message_row(
+        step.message, step.ticket["id"], None, kind=kind, author_agent_id=step.agent_id
+    )
+    result.appended += 1
+    result.events.append(
+        event(
+            catalog,
+            TicketEventKind.MESSAGE_ADDED,
+            step.ticket,
+            step.message,
+            message_id=message_id,
+            actor_agent_id=step.agent_id,
+        )
+    )
+    return {**row, "id": message_id}
 
 
 async def ingest_batch(
@@ -227,6 +319,8 @@ async def ingest_batch(
     now: datetime | None = None,
 ) -> IngestResult:
     """Store a batch inside the caller's transaction; the caller commits.
+
+    ``reopen_window`` is the default: an account's ``reopen_window_days`` overrides it.
 
     A unique violation on the idempotency key (another replica stored the same message
     a moment ago) aborts the transaction; the batch's retry then drops that message.
@@ -247,7 +341,10 @@ async def ingest_batch(
         fresh.append(message)
     if fresh:
         assert catalog is not None
-        steps = await _plan(session, catalog, fresh, now, reopen_window)
+        book = await load_account_options(
+            session, {(m.channel.value, m.channel_account) for m in fresh}, reopen_window
+        )
+        steps = await _plan(session, catalog, fresh, now, book)
         await _write(session, catalog, steps, result, now)
     result.outbox_ids = await repo.add_outbox(
         session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in result.events]

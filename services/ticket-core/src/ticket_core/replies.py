@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
 from .catalog import ticket_is_internal
+from .inbound_rows import SENDER_EMAIL, SENDER_ID, SENDER_PHONE
 from .models import MessageKind
 from .threading import conversation_peer
 
@@ -76,15 +77,24 @@ def new_email_message_id(number: int, domain: str) -> str:
     return f"<{uuid.uuid4().hex}.t{number}@{domain}>"
 
 
-async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Channel) -> str:
-    contact_id = ticket["contact_id"]
-    if contact_id is None:
-        raise ReplyError("the ticket has no contact to answer")
+async def _contactless_recipient(
+    session: AsyncSession, ticket: dict[str, Any], channel: Channel
+) -> str:
+    """A ticket without a contact (its sender was unknown and its account creates no
+    contacts) is answered to the sender kept on its latest customer message."""
+    sender = await repo.latest_sender_fields(session, ticket["id"])
     if channel is Channel.EMAIL:
-        contact = await repo.contact_by_id(session, contact_id)
-        if contact and contact["email"]:
-            return str(contact["email"])
-        raise ReplyError("the contact has no email address")
+        key = SENDER_EMAIL
+    elif channel is Channel.SMS:
+        key = SENDER_PHONE
+    else:
+        key = SENDER_ID if channel.value == ticket["channel"] else ""
+    if not sender.get(key):
+        raise ReplyError(f"the ticket has no contact and no sender reachable on {channel.value}")
+    return sender[key]
+
+
+async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Channel) -> str:
     if (
         channel in _CHAT_CHANNELS
         and channel.value == ticket["channel"]
@@ -92,6 +102,14 @@ async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Cha
     ):
         # Answer in the chat the ticket came from: a group chat stays a group chat.
         return conversation_peer(ticket["conversation_key"])
+    contact_id = ticket["contact_id"]
+    if contact_id is None:
+        return await _contactless_recipient(session, ticket, channel)
+    if channel is Channel.EMAIL:
+        contact = await repo.contact_by_id(session, contact_id)
+        if contact and contact["email"]:
+            return str(contact["email"])
+        raise ReplyError("the contact has no email address")
     if channel is Channel.SMS:
         value = await repo.identity_value(session, contact_id, "phone")
     else:

@@ -148,7 +148,34 @@ async def addresses_on_ticket(session: AsyncSession, ticket_id: int) -> set[str]
             messages.c.ticket_id == ticket_id
         )
     )
-    return {str(a).lower() for (a,) in authors} | {str(r).lower() for (r,) in recipients}
+    # Authors without a contact (unknown senders, agents) are kept in the message's fields.
+    senders = await session.execute(
+        select(messages.c.fields["sender.email"].astext).where(
+            messages.c.ticket_id == ticket_id, messages.c.author_contact_id.is_(None)
+        )
+    )
+    return (
+        {str(a).lower() for (a,) in authors}
+        | {str(r).lower() for (r,) in recipients}
+        | {str(s).lower() for (s,) in senders if s}
+    )
+
+
+async def latest_sender_fields(session: AsyncSession, ticket_id: int) -> dict[str, str]:
+    """The ``fields`` of the ticket's latest customer message that has no author contact
+    (whose sender is kept in them), or {}."""
+    row = await session.execute(
+        select(messages.c.fields)
+        .where(
+            messages.c.ticket_id == ticket_id,
+            messages.c.kind == "customer",
+            messages.c.author_contact_id.is_(None),
+        )
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    )
+    found = row.scalar_one_or_none()
+    return dict(found) if found else {}
 
 
 async def message_by_external_id(session: AsyncSession, external_id: str) -> dict[str, Any] | None:

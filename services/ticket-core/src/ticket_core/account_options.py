@@ -1,0 +1,80 @@
+"""The options of the channel accounts a batch arrived on, read once per batch.
+
+A message's account is ``(channel, channel_account)``; an account with no row (a web form,
+an environment-configured mailbox nobody created an account for) has the defaults. One
+statement per batch for the options, one more for the default groups that still exist
+(a group deleted after it was configured is ignored, never a failed batch).
+
+``assign_default_group`` is the one place a new ticket gets its account's default group:
+only a ticket nothing else made anyone responsible for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from helpdesk_common.account_options import AccountOptions
+from helpdesk_common.records import InboundMessage
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .channel_accounts import table as accounts
+from .models_org import groups
+
+AccountKey = tuple[str, str]
+
+__all__ = ["AccountOptions", "OptionsBook", "assign_default_group", "load_account_options"]
+
+
+class OptionsBook:
+    """Options per account, with the defaults for accounts that have no row."""
+
+    def __init__(self, found: dict[AccountKey, AccountOptions], default_window: timedelta) -> None:
+        self._found = found
+        self._default = AccountOptions.defaults(default_window)
+
+    def of(self, channel: str, account: str) -> AccountOptions:
+        return self._found.get((channel, account), self._default)
+
+    def for_message(self, message: InboundMessage) -> AccountOptions:
+        return self.of(message.channel.value, message.channel_account)
+
+
+async def load_account_options(
+    session: AsyncSession, keys: Iterable[AccountKey], default_window: timedelta
+) -> OptionsBook:
+    wanted = sorted(set(keys))
+    found: dict[AccountKey, AccountOptions] = {}
+    if wanted:
+        rows = await session.execute(
+            select(accounts.c.channel, accounts.c.name, accounts.c.config).where(
+                tuple_(accounts.c.channel, accounts.c.name).in_(wanted)
+            )
+        )
+        for channel, name, config in rows:
+            found[(str(channel), str(name))] = AccountOptions.from_config(
+                config or {}, default_window
+            )
+    group_ids = {o.default_group_id for o in found.values() if o.default_group_id is not None}
+    if group_ids:
+        existing = set(
+            (await session.scalars(select(groups.c.id).where(groups.c.id.in_(group_ids)))).all()
+        )
+        for key, options in found.items():
+            if options.default_group_id is not None and options.default_group_id not in existing:
+                found[key] = replace(options, default_group_id=None)
+    return OptionsBook(found, default_window)
+
+
+def assign_default_group(ticket: dict[str, Any], options: AccountOptions) -> None:
+    """A new ticket that has neither a responsible agent nor a group gets the account's
+    default group (routing rules, when they run, come first)."""
+    if (
+        options.default_group_id is not None
+        and ticket.get("responsible_agent_id") is None
+        and ticket.get("responsible_group_id") is None
+    ):
+        ticket["responsible_group_id"] = options.default_group_id
