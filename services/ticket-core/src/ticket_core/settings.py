@@ -36,6 +36,12 @@ class TicketCoreSettings(ServiceSettings):
         default=1.0, gt=0, description="How often each replica looks for due status timers."
     )
     timer_batch_size: int = Field(default=100, ge=1, description="Timers fired per round.")
+    trigger_time_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often each replica scans for time-based triggers."
+    )
+    trigger_time_batch_size: int = Field(
+        default=100, ge=1, description="Tickets looked at per time trigger and scan."
+    )
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )
