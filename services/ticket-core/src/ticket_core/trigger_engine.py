@@ -11,11 +11,12 @@ Loops: an event caused by a trigger carries ``trigger_depth = n + 1`` and
 trigger reacts to an event of depth ``MAX_DEPTH`` or more: a chain of triggers setting
 each other off stops after ``MAX_DEPTH`` firings.
 
-For each event, the ticket is locked and read fresh, then each enabled trigger of that
-event (in position order) is evaluated against the ticket as the earlier ones left it.
-A matching trigger first claims its firing record (unique per trigger and event: a
-redelivered event fires nothing again), then runs its actions in a savepoint; actions the
-rules refuse are rolled back and the refusal is kept on the firing record.
+For each event, the ticket is locked and read fresh, and every enabled trigger of that
+event is evaluated against that one snapshot; the matching ones fire in position order
+(each acting on the ticket as the earlier ones left it). A matching trigger first claims
+its firing record (unique per trigger and event: a redelivered event fires nothing
+again), then runs its actions in a savepoint; actions the rules refuse are rolled back
+and the refusal is kept on the firing record.
 """
 
 from __future__ import annotations
@@ -187,20 +188,19 @@ async def handle_events(
         if not candidates:
             continue
         message_id, triggers = candidates
-        for trigger in triggers:
-            if not may_react(trigger.id, event):
-                continue
-            # Fresh, locked: the ticket as the event's writer and the earlier triggers left it.
-            locked = await wrepo.lock_tickets(session, [event.ticket_id])
-            ticket = locked.get(event.ticket_id)
-            if ticket is None:
-                break
-            context = await context_for(session, ticket, message_id, event_context(event))
-            if not matches(trigger.condition, context):
-                continue
+        # Fresh and locked: the ticket as the event's writer (and any later change) left it.
+        # Every trigger of the event is evaluated against this one snapshot, so each reacts
+        # to what the event saw; what the triggers change comes back as their own events.
+        locked = await wrepo.lock_tickets(session, [event.ticket_id])
+        ticket = locked.get(event.ticket_id)
+        if ticket is None:
+            continue
+        context = await context_for(session, ticket, message_id, event_context(event))
+        chosen = [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
+        message = context["message"] or {}
+        for trigger in chosen:
             if not await trepo.claim_firing(session, trigger.id, event.event_id, event.ticket_id):
                 continue  # fired on an earlier delivery of this event
-            message = context["message"] or {}
             error = await fire(
                 session,
                 trigger,
