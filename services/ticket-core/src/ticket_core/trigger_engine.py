@@ -30,6 +30,7 @@ from helpdesk_common.logs import get_logger
 from helpdesk_common.records import TicketEvent, TicketEventKind
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import repository as repo
 from . import triggers_repo as trepo
 from . import workflow_repo as wrepo
 from .audit import SYSTEM
@@ -180,22 +181,18 @@ async def handle_events(
 ) -> Fired:
     """Evaluate and fire the triggers of a batch of ticket events in the caller's transaction."""
     result = Fired()
-    cache: dict[str, list[CompiledTrigger]] = {}
-    for event in events:
-        if event.trigger_depth >= MAX_DEPTH:
-            continue
-        candidates = await _candidates(session, event, cache)
-        if not candidates:
-            continue
-        message_id, triggers = candidates
-        # Fresh and locked: the ticket as the event's writer (and any later change) left it.
-        # Every trigger of the event is evaluated against this one snapshot, so each reacts
-        # to what the event saw; what the triggers change comes back as their own events.
-        locked = await wrepo.lock_tickets(session, [event.ticket_id])
-        ticket = locked.get(event.ticket_id)
+    work = await _work(session, [e for e in events if e.trigger_depth < MAX_DEPTH])
+    # Lock every ticket the batch may change at once, in id order like every other writer
+    # (ingestion, the API, the timers), so the consumer never deadlocks with them.
+    await wrepo.lock_tickets(session, {event.ticket_id for event, _ in work})
+    for event, triggers in work:
+        # Fresh: the ticket as the event's writer (and anything since) left it. Every trigger
+        # of the event is evaluated against this one snapshot, so each reacts to what the
+        # event saw; what the triggers change comes back as their own events.
+        ticket = await repo.ticket_by_id(session, event.ticket_id)
         if ticket is None:
             continue
-        context = await context_for(session, ticket, message_id, event_context(event))
+        context = await context_for(session, ticket, event.message_id, event_context(event))
         chosen = [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
         message = context["message"] or {}
         for trigger in chosen:
@@ -217,18 +214,30 @@ async def handle_events(
     return result
 
 
-async def _candidates(
-    session: AsyncSession, event: TicketEvent, cache: dict[str, list[CompiledTrigger]]
-) -> tuple[int | None, list[CompiledTrigger]] | None:
-    message: dict[str, Any] | None = None
-    if event.kind is TicketEventKind.MESSAGE_ADDED and event.message_id is not None:
-        _, _, message = await trepo.context_rows(session, {"id": event.ticket_id}, event.message_id)
-    kind = trigger_event_of(event, message)
-    if kind is None:
-        return None
-    if kind not in cache:
-        rows = await trepo.enabled_triggers(session, [kind])
-        cache[kind] = [t for t in map(compile_trigger, rows) if t is not None]
-    if not cache[kind]:
-        return None
-    return event.message_id, cache[kind]
+async def _work(
+    session: AsyncSession, events: Sequence[TicketEvent]
+) -> list[tuple[TicketEvent, list[CompiledTrigger]]]:
+    """The events that have enabled triggers, with them (two statements per batch)."""
+    if not events:
+        return []
+    by_kind: dict[str, list[CompiledTrigger]] = {}
+    for row in await trepo.enabled_triggers(session, [k for k in TRIGGER_EVENTS if k != "time"]):
+        compiled = compile_trigger(row)
+        if compiled is not None:
+            by_kind.setdefault(str(row["event"]), []).append(compiled)
+    if not by_kind:
+        return []
+    wanted = [
+        e.message_id
+        for e in events
+        if e.kind is TicketEventKind.MESSAGE_ADDED and e.message_id is not None
+    ]
+    needs_messages = "customer.message" in by_kind or "agent.reply" in by_kind
+    found = await trepo.message_kinds(session, wanted) if needs_messages else {}
+    work = []
+    for event in events:
+        message = found.get(event.message_id) if event.message_id is not None else None
+        kind = trigger_event_of(event, message)
+        if kind is not None and kind in by_kind:
+            work.append((event, by_kind[kind]))
+    return work

@@ -82,7 +82,7 @@ async def firings_of(session: AsyncSession, ticket_id: int) -> list[dict[str, An
 async def context_rows(
     session: AsyncSession, ticket: dict[str, Any], message_id: int | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
-    """(contact, company, message) of a ticket; without ``message_id``, its first message."""
+    """(contact, company, message) of a ticket; without ``message_id``, its latest message."""
     contact = company = message = None
     if ticket.get("contact_id") is not None:
         found = (
@@ -103,10 +103,28 @@ async def context_rows(
     if message_id is not None:
         query = query.where(messages.c.id == message_id)
     else:
-        query = query.where(messages.c.ticket_id == ticket["id"]).order_by(messages.c.id).limit(1)
+        query = (
+            query.where(messages.c.ticket_id == ticket["id"])
+            .order_by(messages.c.id.desc())
+            .limit(1)
+        )
     found = (await session.execute(query)).mappings().first()
     message = dict(found) if found else None
     return contact, company, message
+
+
+async def message_kinds(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Per message id: its kind and whether it is automatic (auto-reply, bounce)."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            messages.c.id, messages.c.kind, messages.c.auto_submitted, messages.c.is_bounce
+        ).where(messages.c.id.in_(list(set(message_ids))))
+    )
+    return {int(r["id"]): dict(r) for r in rows.mappings()}
 
 
 async def set_tags(
