@@ -145,7 +145,9 @@ async def ticket(session: AsyncSession, ticket_id: int) -> dict[str, Any]:
 
 
 async def status_id(session: AsyncSession, name: str) -> int:
-    return int(await session.scalar(select(statuses.c.id).where(statuses.c.name == name)))
+    found = await session.scalar(select(statuses.c.id).where(statuses.c.name == name))
+    assert found is not None
+    return int(found)
 
 
 async def test_every_action_changes_the_ticket_with_audit_and_provenance(desk: Desk) -> None:

@@ -60,9 +60,9 @@ def _mine(email: str) -> dict[str, Any]:
 
 async def _ticket_for(desk: Desk, email: str) -> dict[str, Any]:
     await desk.ingest([webform(email)])
-    ticket = await desk.ticket_of(email)
+    ticket: dict[str, Any] | None = await desk.ticket_of(email)
     assert ticket is not None
-    return ticket
+    return dict(ticket)
 
 
 async def test_triggers_are_validated_ordered_switched_and_deleted(tickets_api: Api) -> None:
