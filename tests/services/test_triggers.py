@@ -8,6 +8,7 @@ cause are read back from the outbox and fed to the engine again, as the consumer
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 from helpdesk_common.records import OutboundMessage, TicketEvent, TicketEventKind
 from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from ticket_core import crud
 from ticket_core import repository as repo
 from ticket_core import workflow_repo as wrepo
@@ -31,7 +32,7 @@ from ticket_core.replies import ReplyRequest, ReplySettings, add_reply
 from ticket_core.trigger_actions import parse_actions
 from ticket_core.trigger_engine import MAX_DEPTH, Fired, handle_events
 from ticket_core.trigger_executor import ExecutorSettings, Provenance, execute
-from ticket_core.trigger_time import scan_time_triggers
+from ticket_core.trigger_time import TimeTriggerLoop, scan_time_triggers
 from ticket_core.workflow import ChangeRequest, apply_changes
 
 from .conftest import WINDOW, Desk, unique, webform
@@ -440,3 +441,46 @@ async def test_a_time_trigger_looks_again_once_a_non_matching_ticket_changes(des
         after = [await scan(), await scan()]
     assert before == [0, 0]
     assert after == [1, 0]
+
+
+async def test_replicas_scanning_at_once_fire_a_period_once(desk: Desk, infra: Any) -> None:
+    """Committed (the other replicas, the running ticket-core's included, must see the
+    trigger): two pools scan three times each, concurrently; one firing, one note."""
+    email = f"{unique('c')}@example.com"
+    await desk.ingest([webform(email)], now=datetime.now(UTC) - 3 * HOUR)
+    found = await desk.ticket_of(email)
+    assert found is not None
+    async with desk.sessions() as session, session.begin():
+        trigger = await add_trigger(
+            session,
+            "time",
+            mine(email),
+            [{"type": "add_note", "text": "Anyone there?"}],
+            time_anchor="last_customer_message_at",
+            time_after_hours=2,
+        )
+    engines = [create_async_engine(infra.database_url) for _ in range(2)]
+    try:
+        loops = [
+            TimeTriggerLoop(
+                async_sessionmaker(e, expire_on_commit=False),
+                lambda: None,
+                SETTINGS,
+                interval=1,
+                batch=10_000,
+            )
+            for e in engines
+        ]
+        await asyncio.gather(*(loop.round() for loop in loops for _ in range(3)))
+        async with desk.sessions() as session:
+            notes = [
+                m for m in await messages_of(session, found["id"]) if m["kind"] == "internal_note"
+            ]
+            fired = await firings_of(session, trigger)
+    finally:
+        async with desk.sessions() as session, session.begin():
+            await crud.remove(session, triggers, trigger)
+        for engine in engines:
+            await engine.dispose()
+    assert [n["text"] for n in notes] == ["Anyone there?"]
+    assert [(f["ticket_id"], f["error"]) for f in fired] == [(found["id"], None)]

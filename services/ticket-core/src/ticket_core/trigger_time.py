@@ -4,10 +4,12 @@ A time trigger names a ticket timestamp (``time_anchor``, e.g. ``last_customer_m
 and a delay (``time_after_hours``). Every replica scans periodically: it claims tickets
 (not closed) whose anchor is at least the delay ago with ``FOR NO KEY UPDATE SKIP LOCKED``,
 evaluates the trigger's conditions against each and records the outcome per (trigger,
-ticket, period), the period being the anchor's value. A fired period is final: each
-(trigger, ticket, period) fires once across replicas and restarts; a new customer message
-(a new anchor value) starts a new period. A ticket that did not match is looked at again
-only once it changed (``updated_at``), so non-matching tickets never starve the scan.
+ticket, period), the period being the anchor's value. A fired period is final, and the
+firing is also claimed in ``trigger_firings`` (event id ``time:<ticket>:<period>``, a
+unique insert), so each (trigger, ticket, period) fires once across replicas and
+restarts; a new customer message (a new anchor value) starts a new period. A ticket that
+did not match is looked at again only once it changed (``updated_at``), so non-matching
+tickets never starve the scan.
 """
 
 from __future__ import annotations
@@ -45,18 +47,23 @@ async def scan_time_triggers(
             context = await context_for(session, ticket, None, event)
             error = None
             matched = matches(trigger.condition, context)
-            if matched:
+            key = f"time:{ticket['id']}:{period.isoformat()}"
+            # The firing record is the guarantee (a unique insert): a replica whose claim
+            # raced with another's commit finds the period already fired here.
+            if matched and await trepo.claim_firing(session, trigger.id, key, ticket["id"]):
                 error = await fire(
                     session,
                     trigger,
                     ticket["id"],
-                    f"time:{ticket['id']}:{period.isoformat()}",
+                    key,
                     depth=1,
                     settings=settings,
                     now=now,
                     allow_reply=True,
                     result=result,
                 )
+                if error is not None:
+                    await trepo.firing_failed(session, trigger.id, key, error)
             await trepo.record_time_check(
                 session, trigger.id, ticket, period, fired=matched, error=error, now=now
             )
