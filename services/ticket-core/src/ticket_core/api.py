@@ -94,6 +94,7 @@ class TicketOut(BaseModel):
     observer_agent_ids: list[int] | None = None
     observer_group_ids: list[int] | None = None
     messages: list[MessageOut] | None = None
+    tags: list[str] = Field(default_factory=list)  # triggers (migration 0007)
 
 
 class TicketPage(BaseModel):

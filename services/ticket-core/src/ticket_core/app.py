@@ -13,7 +13,7 @@ from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
 from helpdesk_common.service import build_app
-from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES
+from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES, TICKET_EVENTS
 from sqlalchemy import text
 
 from .agents_api import agents_router
@@ -25,12 +25,21 @@ from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
-from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
+from .handlers import (
+    DeliveryEventsHandler,
+    InboundMessagesHandler,
+    TriggerEventsHandler,
+    is_transient,
+)
+from .macros_api import macros_router
 from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
 from .sms_api import sms_router
 from .timers import TimerLoop
+from .trigger_executor import executor_settings
+from .trigger_time import TimeTriggerLoop
+from .triggers_api import triggers_router
 from .workflow_api import workflow_router
 
 
@@ -71,6 +80,14 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         settings=settings,
         is_transient=is_transient,
     )
+    subscribe_batches(
+        broker,
+        TICKET_EVENTS,
+        group_id=f"{settings.consumer_group}.triggers",
+        handler=TriggerEventsHandler(sessions, relay, executor_settings(settings)),
+        settings=settings,
+        is_transient=is_transient,
+    )
     readiness = Readiness()
 
     async def database_ready() -> bool:
@@ -85,11 +102,19 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         auto_close_after=timedelta(seconds=settings.auto_close_after_seconds),
         batch=settings.timer_batch_size,
     )
+    time_triggers = TimeTriggerLoop(
+        sessions,
+        relay.notify,
+        executor_settings(settings),
+        interval=settings.trigger_time_poll_seconds,
+        batch=settings.trigger_time_batch_size,
+    )
     background: list[asyncio.Task[None]] = []
 
     async def start_background() -> None:
         background.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
         background.append(asyncio.create_task(timers.run()))
+        background.append(asyncio.create_task(time_triggers.run()))
 
     async def stop_background_and_engine() -> None:
         for task in background:
@@ -114,5 +139,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
             calls_internal_router(sessions),
+            triggers_router(settings, sessions),
+            macros_router(settings, sessions, relay),
         ],
     )

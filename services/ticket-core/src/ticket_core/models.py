@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 TICKET_NUMBER_SEQ = Sequence("ticket_number_seq", start=1001)
@@ -191,6 +191,11 @@ class Ticket(SQLModel, table=True):
         default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
     )
     open_since: datetime | None = _ts(nullable=True)
+    # --- triggers (migration 0007) ---
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"),
+    )
 
 
 class Message(SQLModel, table=True):
@@ -247,4 +252,5 @@ class OutboxEvent(SQLModel, table=True):
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
+from .models_triggers import MacroRow, TriggerRow  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,7 @@ class ReplyRequest:
     internal: bool = False
     channel: Channel | None = None
     attachments: tuple[AttachmentRef, ...] = ()
+    automatic: bool = False  # sent by the system (a trigger): Auto-Submitted on email
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,14 @@ async def _recipient(session: AsyncSession, ticket: dict[str, Any], channel: Cha
 
 
 async def add_reply(
-    session: AsyncSession, ticket_id: int, request: ReplyRequest, settings: ReplySettings
+    session: AsyncSession,
+    ticket_id: int,
+    request: ReplyRequest,
+    settings: ReplySettings,
+    event_fields: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
-    """Store a reply or note in the caller's transaction; returns the message row and outbox ids."""
+    """Store a reply or note in the caller's transaction; returns the message row and outbox
+    ids. ``event_fields`` go into the ticket event (a trigger's depth and details)."""
     ticket = await repo.ticket_by_id(session, ticket_id)
     if ticket is None:
         raise TicketNotFound(ticket_id)
@@ -166,6 +173,7 @@ async def add_reply(
                 if channel is Channel.EMAIL
                 else None
             ),
+            automatic=request.automatic,
         )
         row.update(
             kind=MessageKind.PUBLIC_REPLY,
@@ -192,6 +200,7 @@ async def add_reply(
         status=ticket["status"],
         internal=internal_ticket,
         correlation_id=correlation.current() or new_id(),
+        **(event_fields or {}),
     )
     pending = [(TICKET_EVENTS.name, event.model_dump_json())]
     if outbound is not None:

@@ -39,6 +39,12 @@ class TicketCoreSettings(ServiceSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="The largest file an agent can attach."
     )
+    trigger_time_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often each replica scans for time-based triggers."
+    )
+    trigger_time_batch_size: int = Field(
+        default=100, ge=1, description="Tickets looked at per time trigger and scan."
+    )
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )

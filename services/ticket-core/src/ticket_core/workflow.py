@@ -9,7 +9,7 @@ The caller commits and wakes the outbox relay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -168,6 +168,7 @@ async def apply_changes(
     *,
     now: datetime,
     auto_close_after: timedelta,
+    event_fields: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Lock and change the tickets; per-ticket refusals (an illegal transition, a missing
     ticket) land in ``Outcome.failed``, a wrong request raises ``WorkflowError``."""
@@ -180,7 +181,16 @@ async def apply_changes(
     locked = await wrepo.lock_tickets(session, wanted)
     outcome = Outcome(failed={t: "ticket not found" for t in wanted if t not in locked})
     await apply_to_locked(
-        session, locked, request, actor, catalog, target, outcome, now, auto_close_after
+        session,
+        locked,
+        request,
+        actor,
+        catalog,
+        target,
+        outcome,
+        now,
+        auto_close_after,
+        event_fields=event_fields,
     )
     return outcome
 
@@ -195,8 +205,11 @@ async def apply_to_locked(
     outcome: Outcome,
     now: datetime,
     auto_close_after: timedelta,
+    *,
+    event_fields: Mapping[str, Any] | None = None,
 ) -> None:
-    """Plan and write the changes of tickets this transaction has locked."""
+    """Plan and write the changes of tickets this transaction has locked; ``event_fields``
+    go into every ticket event (a trigger's ``trigger_depth`` and ``details``)."""
     observing = request.observer_agent_ids is not None or request.observer_group_ids is not None
     observers = await wrepo.observers_of(session, locked) if observing else {}
     planned: dict[int, dict[str, Any]] = {}
@@ -240,7 +253,7 @@ async def apply_to_locked(
         after["updated_at"] = now
         rows.append(after)
         audit.extend(audit_rows(ticket_id, actor, changes, now, request.reason))
-        events.extend(_events(before, after, changes, catalog))
+        events.extend(_events(before, after, changes, catalog, event_fields or {}))
         outcome.updated.append(ticket_id)
         outcome.tickets[ticket_id] = after
     await wrepo.write_tickets(session, rows)
@@ -257,7 +270,11 @@ def _pair(ticket: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _events(
-    before: dict[str, Any], after: dict[str, Any], changes: list[FieldChange], catalog: Catalog
+    before: dict[str, Any],
+    after: dict[str, Any],
+    changes: list[FieldChange],
+    catalog: Catalog,
+    event_fields: Mapping[str, Any],
 ) -> list[TicketEvent]:
     fields = {c.field for c in changes}
     kinds = []
@@ -279,6 +296,7 @@ def _events(
             previous_status=before["status"] if kind is TicketEventKind.STATUS_CHANGED else None,
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
+            **event_fields,
         )
         for kind in kinds
     ]
