@@ -27,6 +27,7 @@ from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transien
 from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
+from .sla_api import sla_router
 from .sms_api import sms_router
 from .timers import TimerLoop
 from .workflow_api import workflow_router
@@ -110,5 +111,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
             calls_internal_router(sessions),
+            sla_router(settings, sessions),
         ],
     )
