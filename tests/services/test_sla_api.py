@@ -35,7 +35,7 @@ async def _agent(api: Api) -> int:
     return int(response.json()["id"])
 
 
-async def _expect(response: httpx.Response, code: int, reason: str = "") -> dict[str, Any]:
+async def _expect(response: httpx.Response, code: int, reason: str = "") -> Any:
     assert response.status_code == code, response.text
     if reason:
         assert reason in str(response.json()["detail"]), response.text
