@@ -22,6 +22,8 @@ from .models_workflow import statuses
 from .outbox import OutboxRelay
 from .replies import ReplyError, ReplyRequest, ReplySettings, TicketNotFound, add_reply
 from .settings import TicketCoreSettings
+from .sla_repo import OVERDUE_DOC, overdue_clause
+from .sla_tickets import reaction_met
 from .statuses import resolution_seconds
 
 
@@ -95,6 +97,19 @@ class TicketOut(BaseModel):
     observer_group_ids: list[int] | None = None
     messages: list[MessageOut] | None = None
     tags: list[str] = Field(default_factory=list)  # triggers (migration 0007)
+    # --- sla (sla_tickets.py) ---
+    sla_rule_id: int | None = None
+    reaction_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    reaction_warned_at: datetime | None = None
+    reaction_breached_at: datetime | None = None
+    resolution_warned_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    sla_paused_at: datetime | None = None
+    sla_paused_seconds: float = 0.0
+    reaction_met: bool | None = Field(
+        default=None, description="Reacted by the planned time (null: no target or not yet)."
+    )
 
 
 class TicketPage(BaseModel):
@@ -117,7 +132,13 @@ def _joined(query: Any) -> Any:
 
 
 def _ticket_out(row: dict[str, Any], now: datetime) -> TicketOut:
-    return TicketOut.model_validate({**row, "resolution_seconds": resolution_seconds(row, now)})
+    return TicketOut.model_validate(
+        {
+            **row,
+            "resolution_seconds": resolution_seconds(row, now),
+            "reaction_met": reaction_met(row),
+        }
+    )
 
 
 async def ticket_detail(session: AsyncSession, ticket_id: int) -> TicketOut:
@@ -152,6 +173,7 @@ def _filters(
     channel: Channel | None,
     company_id: int | None,
     q: str | None,
+    overdue: bool | None = None,
 ) -> list[Any]:
     t = repo.tickets.c
     where: list[Any] = []
@@ -172,6 +194,9 @@ def _filters(
         where.append(nobody if unassigned else ~nobody)
     if q and q.strip():
         where.append(t.subject.icontains(q.strip(), autoescape=True))
+    if overdue is not None:
+        late = overdue_clause(datetime.now(UTC))
+        where.append(late if overdue else ~late)
     return where
 
 
@@ -199,6 +224,7 @@ def api_router(
         channel: Channel | None = None,
         company_id: int | None = None,
         q: Annotated[str | None, Query(max_length=200, description="Text in the subject.")] = None,
+        overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TicketPage:
@@ -212,6 +238,7 @@ def api_router(
             channel,
             company_id,
             q,
+            overdue,
         )
         async with sessions() as session:
             total = await session.scalar(

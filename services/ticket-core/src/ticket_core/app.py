@@ -35,6 +35,7 @@ from .macros_api import macros_router
 from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
+from .sla_api import sla_router
 from .sms_api import sms_router
 from .timers import TimerLoop
 from .trigger_executor import executor_settings
@@ -141,5 +142,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             calls_internal_router(sessions),
             triggers_router(settings, sessions),
             macros_router(settings, sessions, relay),
+            sla_router(settings, sessions),
         ],
     )

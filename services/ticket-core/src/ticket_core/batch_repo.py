@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .repository import Identity, contacts, identities, messages, tickets
+from .sla_tickets import MOVE_COLUMNS as SLA_MOVE_COLUMNS
 
 
 async def contacts_by_identities(
@@ -111,6 +112,7 @@ STATUS_COLUMNS = (
     "reopen_count",
     "pending_until",
     "auto_close_at",
+    *SLA_MOVE_COLUMNS,
 )
 
 

@@ -39,6 +39,7 @@ from .call_contacts import OPEN_STATUSES, ensure_contact
 from .catalog import Catalog, load_catalog
 from .models import TicketStatus
 from .outbox import OutboxRelay
+from .sla_hooks import SlaContext
 
 log = get_logger(__name__)
 CALL_KIND = "call"
@@ -130,6 +131,7 @@ async def _new_ticket(
         "worked_seconds": 0.0,
         "reopen_count": 0,
     }
+    await SlaContext(session).plan_new([ticket])  # planned reaction and resolution
     await repo.insert_rows(session, repo.tickets, [ticket])
     return ticket
 

@@ -43,6 +43,7 @@ from .contacts import ResolvedContact, resolve_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
 from .models import MessageKind, TicketStatus
 from .org_repo import active_agents_by_email
+from .sla_hooks import SlaContext
 from .statuses import enter
 from .thread_index import ThreadIndex
 from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
@@ -228,6 +229,8 @@ async def _write(
     now: datetime,
 ) -> None:
     opened = [s.ticket for s in steps if s.opened]
+    sla = SlaContext(session)
+    await sla.plan_new(opened)  # planned reaction and resolution (sla_hooks.py)
     ids = await repo.allocate_ids(session, "tickets_id_seq", len(opened))
     numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
     for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
@@ -255,6 +258,7 @@ async def _write(
             result.appended += 1
             if step.status_change:
                 previous, status = step.status_change
+                step.audit.extend(await sla.status_moved(previous, ticket, now))
                 result.reopened += previous in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
                 result.audit.extend(
                     audit_rows(ticket["id"], CUSTOMER, step.audit, now, "customer message")

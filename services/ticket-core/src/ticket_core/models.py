@@ -196,6 +196,30 @@ class Ticket(SQLModel, table=True):
         default_factory=list,
         sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"),
     )
+    # --- sla (migration 0005) ---
+    # Planned times come from the first matching SLA rule at registration (or by hand);
+    # *_warn_at = due - the rule's warning lead; *_warned_at / *_breached_at mark fired
+    # timers. Pending pauses the resolution clock from sla_paused_at (see sla_tickets.py).
+    sla_rule_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("sla_rules.id", name="fk_tickets_sla_rule_id", ondelete="SET NULL"),
+        ),
+    )
+    sla_warning_seconds: int | None = Field(default=None, sa_column=Column(Integer))
+    reaction_due_at: datetime | None = _ts(nullable=True)
+    reaction_warn_at: datetime | None = _ts(nullable=True)
+    reaction_warned_at: datetime | None = _ts(nullable=True)
+    reaction_breached_at: datetime | None = _ts(nullable=True)
+    resolution_due_at: datetime | None = _ts(nullable=True)
+    resolution_warn_at: datetime | None = _ts(nullable=True)
+    resolution_warned_at: datetime | None = _ts(nullable=True)
+    resolution_breached_at: datetime | None = _ts(nullable=True)
+    sla_paused_at: datetime | None = _ts(nullable=True)
+    sla_paused_seconds: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
 
 
 class Message(SQLModel, table=True):
@@ -249,6 +273,7 @@ class OutboxEvent(SQLModel, table=True):
 
 
 # Tables defined next to their code, imported here so the metadata (and Alembic) has them.
+from . import models_sla  # noqa: E402, F401
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401

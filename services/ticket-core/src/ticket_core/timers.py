@@ -25,6 +25,7 @@ from . import workflow_repo as wrepo
 from .audit import SYSTEM
 from .catalog import load_catalog
 from .models import TicketStatus as Category
+from .sla_timers import fire_sla_due
 from .workflow import ChangeRequest, Outcome, apply_to_locked
 
 log = get_logger(__name__)
@@ -82,6 +83,9 @@ async def fire_due(
             log.error("timer_refused", timer=timer.name, ticket_id=ticket_id, error=error)
         fired.ticket_ids.extend(outcome.updated)
         fired.outbox_ids.extend(outcome.outbox_ids)
+    sla = await fire_sla_due(session, now, limit=limit)  # warnings and breaches (sla_timers.py)
+    fired.ticket_ids.extend(t for t in sla.ticket_ids if t not in fired.ticket_ids)
+    fired.outbox_ids.extend(sla.outbox_ids)
     return fired
 
 

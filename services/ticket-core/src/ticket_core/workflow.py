@@ -23,6 +23,8 @@ from . import repository as repo
 from . import workflow_repo as wrepo
 from .audit import Actor, FieldChange, audit_rows, changes_between, insert_audit
 from .catalog import Catalog, Status, load_catalog
+from .sla_hooks import apply_to_planned as apply_sla
+from .sla_tickets import Target
 from .statuses import TransitionError, enter
 
 
@@ -40,6 +42,8 @@ AUDITED = (
     "type_id",
     "responsible_agent_id",
     "responsible_group_id",
+    "reaction_due_at",
+    "resolution_due_at",
 )
 _RESPONSIBLE = {"responsible_agent_id", "responsible_group_id"}
 _STATUS = {"status", "status_id", "pending_until"}
@@ -61,6 +65,9 @@ class ChangeRequest:
     observer_agent_ids: frozenset[int] | None = None
     observer_group_ids: frozenset[int] | None = None
     reason: str | None = None
+    # SLA planned times set by hand (None clears one; see sla_hooks.py)
+    reaction_due_at: datetime | _Keep | None = KEEP
+    resolution_due_at: datetime | _Keep | None = KEEP
 
     def is_empty(self) -> bool:
         return (
@@ -74,7 +81,13 @@ class ChangeRequest:
         )
 
     def _assignments(self) -> tuple[Any, ...]:
-        return (self.type_id, self.responsible_agent_id, self.responsible_group_id)
+        return (
+            self.type_id,
+            self.responsible_agent_id,
+            self.responsible_group_id,
+            self.reaction_due_at,
+            self.resolution_due_at,
+        )
 
 
 @dataclass
@@ -225,6 +238,7 @@ async def apply_to_locked(
         for a in planned.values()
         if a["responsible_agent_id"] is not None and a["responsible_group_id"] is not None
     }
+    await apply_sla(session, locked, planned, _hand_set_dues(request), now)
     members = await wrepo.memberships(session, pairs)
     for ticket_id, after in list(planned.items()):
         pair = (after["responsible_agent_id"], after["responsible_group_id"])
@@ -263,6 +277,15 @@ async def apply_to_locked(
     outcome.outbox_ids = await repo.add_outbox(
         session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in events]
     )
+
+
+def _hand_set_dues(request: ChangeRequest) -> dict[Target, datetime | None]:
+    dues: dict[Target, datetime | None] = {}
+    if not isinstance(request.reaction_due_at, _Keep):
+        dues["reaction"] = request.reaction_due_at
+    if not isinstance(request.resolution_due_at, _Keep):
+        dues["resolution"] = request.resolution_due_at
+    return dues
 
 
 def _pair(ticket: dict[str, Any]) -> tuple[Any, Any]:

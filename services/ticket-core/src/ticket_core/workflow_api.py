@@ -26,7 +26,13 @@ from .workflow import KEEP, ChangeRequest, Outcome, WorkflowError, apply_changes
 
 AgentHeader = Annotated[int, Header(alias="X-Agent-Id", description=AGENT_HEADER_DOC)]
 _NOT_NULL = ("status_id", "status", "pending_until", "priority_id")
-_NULLABLE = ("type_id", "responsible_agent_id", "responsible_group_id")
+_NULLABLE = (
+    "type_id",
+    "responsible_agent_id",
+    "responsible_group_id",
+    "reaction_due_at",
+    "resolution_due_at",
+)
 
 
 class TicketChange(BaseModel):
@@ -49,6 +55,12 @@ class TicketChange(BaseModel):
     )
     observer_group_ids: list[int] | None = Field(
         default=None, max_length=100, description="Replaces the observing groups."
+    )
+    reaction_due_at: AwareDatetime | None = Field(
+        default=None, description="SLA: planned reaction time set by hand (null clears it)."
+    )
+    resolution_due_at: AwareDatetime | None = Field(
+        default=None, description="SLA: planned resolution time set by hand (null clears it)."
     )
 
     def request(self) -> ChangeRequest:

@@ -13,6 +13,7 @@ from . import batch_repo
 from .models_org import agents, group_members, groups
 from .models_workflow import observer_agents, observer_groups
 from .repository import tickets
+from .sla_tickets import SLA_COLUMNS
 from .statuses import CLOCK_COLUMNS
 
 # Everything a workflow change may write, in one executemany UPDATE.
@@ -24,6 +25,7 @@ WORKFLOW_COLUMNS = (
     "responsible_group_id",
     "first_response_at",
     "updated_at",
+    *SLA_COLUMNS,
 )
 
 

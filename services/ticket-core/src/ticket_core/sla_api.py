@@ -1,0 +1,375 @@
+"""Service calendars and SLA rules over HTTP.
+
+Every write is validated with the domain package (``ticket_core.sla``): an unknown IANA
+timezone, malformed or overlapping-into-nonsense hours, a holiday with hours, a date
+listed twice, a calendar without any weekly working time, a target that is not positive,
+a warning lead not shorter than the targets, a condition naming a type, priority, company
+category or company that does not exist: 422 with the reason. Rules are evaluated in
+``position`` order (``POST /sla-rules/reorder`` rewrites it); a calendar still used by a
+rule cannot be deleted (409). Planned times of existing tickets do not change when a
+rule or calendar changes (except that a resume after Pending uses the current calendar).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from . import crud, sla_repo
+from .api_common import Limit, Name, Offset, Page, bearer_auth, not_found, refused
+from .models_sla import calendars, sla_rules
+from .settings import TicketCoreSettings
+from .sla import CalendarError
+from .sla.hours import normalize_hours
+from .sla_tickets import WEEKDAYS, calendar_from, window_from
+
+Hours = Annotated[str, Field(max_length=200, description="e.g. '09:00-13:00, 14:00-18:00'")]
+Ids = Annotated[list[int], Field(max_length=1000)]
+Minutes = Annotated[int, Field(gt=0, le=10 * 366 * 24 * 60)]
+
+
+class WeekHours(BaseModel):
+    """Local working hours per weekday; empty: closed."""
+
+    model_config = ConfigDict(extra="forbid")
+    monday: Hours = ""
+    tuesday: Hours = ""
+    wednesday: Hours = ""
+    thursday: Hours = ""
+    friday: Hours = ""
+    saturday: Hours = ""
+    sunday: Hours = ""
+
+
+class ExceptionDayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+    kind: Literal["holiday", "shortened", "working"] = Field(
+        description="holiday: closed; shortened: fewer hours; working: an extra working day."
+    )
+    hours: Hours = ""
+
+
+class CalendarIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    timezone: str = Field(min_length=1, max_length=64, description="IANA, e.g. Europe/Berlin")
+    working_hours: WeekHours
+    exception_days: list[ExceptionDayIn] = Field(default_factory=list, max_length=2000)
+
+
+class CalendarPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    working_hours: WeekHours | None = None
+    exception_days: list[ExceptionDayIn] | None = Field(default=None, max_length=2000)
+
+
+class CalendarOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    working_hours: dict[str, str]
+    exception_days: list[dict[str, Any]]
+
+
+class WindowIn(BaseModel):
+    """Registration time window on the local clock; ``start > end`` wraps past midnight,
+    ``start == end`` is the whole day. ``timezone`` null: the rule's calendar's."""
+
+    model_config = ConfigDict(extra="forbid")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: list(range(7)), min_length=1, max_length=7
+    )
+    start: str = Field(default="00:00", max_length=8)
+    end: str = Field(default="00:00", max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    calendar_id: int
+    enabled: bool = True
+    position: int | None = Field(default=None, ge=0, description="Default: after the others.")
+    ticket_type_ids: Ids = Field(default_factory=list)
+    priority_ids: Ids = Field(default_factory=list)
+    company_category_ids: Ids = Field(default_factory=list)
+    company_ids: Ids = Field(default_factory=list)
+    registered_within: list[WindowIn] = Field(default_factory=list, max_length=50)
+    reaction_minutes: Minutes = Field(description="Reaction target, in working minutes.")
+    resolution_minutes: Minutes = Field(description="Resolution target, in working minutes.")
+    warning_minutes: int = Field(
+        default=0, ge=0, description="Warn this long (wall-clock) before a due time; 0: never."
+    )
+
+
+class RulePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    calendar_id: int | None = None
+    enabled: bool | None = None
+    position: int | None = Field(default=None, ge=0)
+    ticket_type_ids: Ids | None = None
+    priority_ids: Ids | None = None
+    company_category_ids: Ids | None = None
+    company_ids: Ids | None = None
+    registered_within: list[WindowIn] | None = Field(default=None, max_length=50)
+    reaction_minutes: Minutes | None = None
+    resolution_minutes: Minutes | None = None
+    warning_minutes: int | None = Field(default=None, ge=0)
+
+
+class RuleOut(BaseModel):
+    id: int
+    name: str
+    position: int
+    enabled: bool
+    calendar_id: int
+    ticket_type_ids: list[int]
+    priority_ids: list[int]
+    company_category_ids: list[int]
+    company_ids: list[int]
+    registered_within: list[dict[str, Any]]
+    reaction_minutes: int
+    resolution_minutes: int
+    warning_minutes: int
+
+
+class Reorder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule_ids: list[int] = Field(
+        min_length=1, max_length=10_000, description="Every rule, once, in the new order."
+    )
+
+
+def _invalid(reason: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=reason)
+
+
+def _calendar_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a calendar's (merged) values and return them in stored form."""
+    hours = {
+        d: ", ".join(str(h) for h in _hours(d, values["working_hours"].get(d, "")))
+        for d in WEEKDAYS
+    }
+    days = [
+        {
+            "date": str(e["date"]),
+            "kind": e["kind"],
+            "hours": ", ".join(str(h) for h in _hours(str(e["date"]), e.get("hours") or "")),
+        }
+        for e in values["exception_days"]
+    ]
+    try:
+        calendar = calendar_from(values["timezone"], hours, days)
+    except CalendarError as exc:
+        raise _invalid(str(exc)) from exc
+    if not any(calendar.weekly):
+        raise _invalid("a calendar needs working hours on at least one weekday")
+    return {**values, "working_hours": hours, "exception_days": days}
+
+
+def _hours(where: str, text: str) -> Any:
+    try:
+        return normalize_hours(text)
+    except CalendarError as exc:
+        raise _invalid(f"{where}: {exc}") from exc
+
+
+async def _rule_values(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a rule's (merged) values against the domain and the referenced rows."""
+    if values["warning_minutes"] >= min(values["reaction_minutes"], values["resolution_minutes"]):
+        raise _invalid("warning_minutes must be shorter than the reaction and resolution targets")
+    for window in values["registered_within"]:
+        try:
+            window_from(window)
+        except (CalendarError, ValueError) as exc:
+            raise _invalid(f"registered_within: {exc}") from exc
+    if await crud.get(session, calendars, values["calendar_id"]) is None:
+        raise _invalid(f"calendar {values['calendar_id']} does not exist")
+    for column, table, what in sla_repo.REFERENCED:
+        missing = await sla_repo.missing_ids(session, table, values[column])
+        if missing:
+            raise _invalid(f"{what}(s) {', '.join(map(str, missing))} do not exist")
+        values[column] = sorted(set(values[column]))
+    return values
+
+
+def sla_router(
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+) -> APIRouter:
+    router = APIRouter(
+        prefix="/api/v1", tags=["sla"], dependencies=[Depends(bearer_auth(settings))]
+    )
+
+    # -- calendars ------------------------------------------------------------------------
+
+    @router.get("/service-calendars", response_model=Page[CalendarOut])
+    async def list_calendars(limit: Limit = 50, offset: Offset = 0) -> Page[CalendarOut]:
+        async with sessions() as session:
+            total, rows = await crud.page(
+                session, calendars, order_by=[calendars.c.name], limit=limit, offset=offset
+            )
+        return Page(total=total, items=[CalendarOut(**r) for r in rows])
+
+    @router.get("/service-calendars/{calendar_id}", response_model=CalendarOut)
+    async def get_calendar(calendar_id: int) -> CalendarOut:
+        async with sessions() as session:
+            row = await crud.get(session, calendars, calendar_id)
+        if row is None:
+            not_found("calendar", calendar_id)
+        return CalendarOut(**row)
+
+    @router.post("/service-calendars", response_model=CalendarOut, status_code=201)
+    async def create_calendar(body: CalendarIn) -> CalendarOut:
+        values = _calendar_values(body.model_dump(mode="json"))
+        try:
+            async with sessions() as session, session.begin():
+                return CalendarOut(**await crud.create(session, calendars, values))
+        except IntegrityError as exc:
+            refused(exc, f"calendar {body.name!r}")
+
+    @router.patch("/service-calendars/{calendar_id}", response_model=CalendarOut)
+    async def patch_calendar(calendar_id: int, body: CalendarPatch) -> CalendarOut:
+        given = body.model_dump(mode="json", exclude_unset=True)
+        for name in ("name", "timezone", "working_hours", "exception_days"):
+            if name in given and given[name] is None:
+                raise _invalid(f"{name} cannot be null")
+        try:
+            async with sessions() as session, session.begin():
+                current = await crud.get(session, calendars, calendar_id, lock=True)
+                if current is None:
+                    not_found("calendar", calendar_id)
+                merged = _calendar_values(
+                    {
+                        "name": current["name"],
+                        "timezone": current["timezone"],
+                        "working_hours": current["working_hours"],
+                        "exception_days": current["exception_days"],
+                        **given,
+                    }
+                )
+                merged["updated_at"] = func.now()
+                row = await crud.change(session, calendars, calendar_id, merged)
+                assert row is not None
+                return CalendarOut(**row)
+        except IntegrityError as exc:
+            refused(exc, f"calendar {given.get('name', calendar_id)!r}")
+
+    @router.delete("/service-calendars/{calendar_id}", status_code=204)
+    async def delete_calendar(calendar_id: int) -> Response:
+        try:
+            async with sessions() as session, session.begin():
+                if not await crud.remove(session, calendars, calendar_id):
+                    not_found("calendar", calendar_id)
+        except IntegrityError as exc:
+            refused(exc, f"calendar {calendar_id}")
+        return Response(status_code=204)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    @router.get("/sla-rules", response_model=Page[RuleOut], summary="List SLA rules in order")
+    async def list_rules(limit: Limit = 50, offset: Offset = 0) -> Page[RuleOut]:
+        async with sessions() as session:
+            total, rows = await crud.page(
+                session,
+                sla_rules,
+                order_by=[sla_rules.c.position, sla_rules.c.id],
+                limit=limit,
+                offset=offset,
+            )
+        return Page(total=total, items=[RuleOut(**r) for r in rows])
+
+    @router.get("/sla-rules/{rule_id}", response_model=RuleOut)
+    async def get_rule(rule_id: int) -> RuleOut:
+        async with sessions() as session:
+            row = await crud.get(session, sla_rules, rule_id)
+        if row is None:
+            not_found("SLA rule", rule_id)
+        return RuleOut(**row)
+
+    @router.post("/sla-rules", response_model=RuleOut, status_code=201)
+    async def create_rule(body: RuleIn) -> RuleOut:
+        values = body.model_dump(mode="json")
+        try:
+            async with sessions() as session, session.begin():
+                values = await _rule_values(session, values)
+                if values["position"] is None:
+                    values["position"] = await sla_repo.next_position(session)
+                return RuleOut(**await crud.create(session, sla_rules, values))
+        except IntegrityError as exc:
+            refused(exc, f"SLA rule {body.name!r}")
+
+    async def change_rule(rule_id: int, given: dict[str, Any]) -> RuleOut:
+        for name, value in given.items():
+            if value is None:
+                raise _invalid(f"{name} cannot be null")
+        try:
+            async with sessions() as session, session.begin():
+                current = await crud.get(session, sla_rules, rule_id, lock=True)
+                if current is None:
+                    not_found("SLA rule", rule_id)
+                merged = await _rule_values(session, {**current, **given})
+                changes = {k: merged[k] for k in given}
+                row = await crud.change(session, sla_rules, rule_id, changes)
+                assert row is not None
+                return RuleOut(**row)
+        except IntegrityError as exc:
+            refused(exc, f"SLA rule {given.get('name', rule_id)!r}")
+
+    @router.patch("/sla-rules/{rule_id}", response_model=RuleOut)
+    async def patch_rule(rule_id: int, body: RulePatch) -> RuleOut:
+        return await change_rule(rule_id, body.model_dump(mode="json", exclude_unset=True))
+
+    @router.post("/sla-rules/{rule_id}/enable", response_model=RuleOut)
+    async def enable_rule(rule_id: int) -> RuleOut:
+        return await change_rule(rule_id, {"enabled": True})
+
+    @router.post("/sla-rules/{rule_id}/disable", response_model=RuleOut)
+    async def disable_rule(rule_id: int) -> RuleOut:
+        return await change_rule(rule_id, {"enabled": False})
+
+    @router.post("/sla-rules/reorder", response_model=list[RuleOut])
+    async def reorder_rules(body: Reorder) -> list[RuleOut]:
+        """Positions 0, 1, 2... in the order given; the list must name every rule once."""
+        async with sessions() as session, session.begin():
+            existing = await sla_repo.rule_ids_locked(session)
+            twice = sorted(i for i, n in Counter(body.rule_ids).items() if n > 1)
+            unknown = sorted(set(body.rule_ids) - set(existing))
+            listed = set(body.rule_ids)
+            missing = [i for i in existing if i not in listed]
+            for problem, ids in (
+                ("listed twice", twice),
+                ("unknown", unknown),
+                ("missing", missing),
+            ):
+                if ids:
+                    raise _invalid(f"rule_ids must list every rule once: {problem}: {ids}")
+            await sla_repo.set_positions(session, body.rule_ids)
+            _, rows = await crud.page(
+                session,
+                sla_rules,
+                order_by=[sla_rules.c.position, sla_rules.c.id],
+                limit=len(existing),
+                offset=0,
+            )
+        return [RuleOut(**r) for r in rows]
+
+    @router.delete("/sla-rules/{rule_id}", status_code=204)
+    async def delete_rule(rule_id: int) -> Response:
+        """Tickets keep their planned times; their ``sla_rule_id`` becomes null."""
+        async with sessions() as session, session.begin():
+            if not await crud.remove(session, sla_rules, rule_id):
+                not_found("SLA rule", rule_id)
+        return Response(status_code=204)
+
+    return router
