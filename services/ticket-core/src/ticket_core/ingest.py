@@ -12,6 +12,8 @@ Workflow: new tickets get the default custom status and priority and the contact
 company; a status change (Pending -> Open, a reopen) moves the clocks with the rules of
 ``statuses.py``, counts the reopening and is written to the audit trail (customer). The
 catalogue, the company domains and the audit rows cost one statement each per batch.
+New tickets are routed before they are inserted (``routing_writer``: responsible agent
+or group, observers; audited by ``system``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from .catalog import Catalog, load_catalog
 from .contacts import resolve_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
 from .models import TicketStatus
+from .routing_cache import SNAPSHOTS
+from .routing_writer import route_new_tickets
 from .statuses import enter
 from .thread_index import ThreadIndex
 from .threading import Action, conversation_key, decide, new_ticket_subject, sender_may_join
@@ -174,7 +178,9 @@ async def _write(
     numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
     for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
         ticket.update(id=ticket_id, number=number)
+    routing = await route_new_tickets(session, opened, SNAPSHOTS)
     await repo.insert_rows(session, repo.tickets, opened)
+    await routing.write_after_insert(session, result.audit, now)
 
     message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
     rows = []
@@ -185,6 +191,9 @@ async def _write(
         if step.opened:
             result.created += 1
             result.events.append(event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
+            if (routed := routing.details(ticket["id"])) is not None:
+                kind = TicketEventKind.RESPONSIBLE_CHANGED
+                result.events.append(event(catalog, kind, ticket, message, details=routed))
         else:
             result.appended += 1
             if step.status_change:

@@ -281,5 +281,5 @@ class OutboxEvent(SQLModel, table=True):
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
-from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401
 from .models_routing import RoutingRule, ServiceObject  # noqa: E402, F401
+from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401
