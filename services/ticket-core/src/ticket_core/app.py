@@ -26,6 +26,9 @@ from .edits import EditAwareInboundHandler
 from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
 from .org_api import org_router
 from .outbox import OutboxRelay
+from .routing_api import routing_router
+from .routing_cache import SNAPSHOTS
+from .service_objects_api import service_objects_router
 from .settings import TicketCoreSettings
 from .sms_api import sms_router
 from .timers import TimerLoop
@@ -39,6 +42,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings)
     relay = OutboxRelay(sessions, broker, settings.service_name)
+    SNAPSHOTS.ttl = settings.routing_cache_seconds
     subscribe_batches(
         broker,
         INBOUND_MESSAGES,
@@ -110,5 +114,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
             calls_internal_router(sessions),
+            routing_router(settings, sessions, relay),
+            service_objects_router(settings, sessions),
         ],
     )

@@ -24,6 +24,9 @@ WORKFLOW_COLUMNS = (
     "responsible_group_id",
     "first_response_at",
     "updated_at",
+    # --- routing (migration 0006) ---
+    "service_object_id",
+    "custom_attributes",
 )
 
 
