@@ -55,10 +55,10 @@ async def load_snapshot(session: AsyncSession) -> Snapshot:
 
 
 class SnapshotCache:
-    def __init__(self, ttl: float = 5.0) -> None:
+    def __init__(self, ttl: float = 5.0, preloaded: Snapshot | None = None) -> None:
         self.ttl = ttl
-        self._snapshot: Snapshot | None = None
-        self._loaded_at = 0.0
+        self._snapshot: Snapshot | None = preloaded
+        self._loaded_at = time.monotonic()
 
     async def get(self, session: AsyncSession) -> Snapshot:
         now = time.monotonic()
