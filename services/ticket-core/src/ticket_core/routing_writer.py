@@ -12,7 +12,7 @@ rule's name (or the default chain's step) as the reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,7 +92,9 @@ async def plan_routes(
         if r and r.group_id is not None and r.distribution is not Distribution.NONE
     }
     wanted_groups = set(distributing) | {d.account_group for d in defaults.values()}
-    wanted_groups |= {r.group_id for r in matched.values() if r and r.group_id is not None}
+    for rule in matched.values():
+        if rule is not None:
+            wanted_groups |= {rule.group_id, *rule.observer_group_ids}
     members = await rrepo.active_members(session, {g for g in wanted_groups if g is not None})
     least = {g for g, how in distributing.items() if how is Distribution.LEAST_LOADED}
     least_members = {a for g in least for a in members.get(g or 0, [])}
@@ -106,6 +108,8 @@ async def plan_routes(
     for ticket in tickets:
         tid = ticket["id"]
         found = route(rules, facts[tid], defaults[tid], snapshot.default_observers, active, picker)
+        if found is not None and not found.observer_group_ids <= set(members):
+            found = replace(found, observer_group_ids=found.observer_group_ids & set(members))
         if found is not None and found.group_id is not None and found.group_id not in members:
             found = _without_group(found)  # the account's default group no longer exists
         if found is not None:
