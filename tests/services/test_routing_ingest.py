@@ -8,6 +8,7 @@ the routing table the other tests see stays as it was.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from ticket_core import routing_repo as rrepo
 from ticket_core import workflow_repo as wrepo
 from ticket_core.audit import Actor
 from ticket_core.channel_accounts import table as channel_accounts
+from ticket_core.ingest import ingest_batch
 from ticket_core.models_org import agents, categories, companies
 from ticket_core.models_routing import round_robin, routing_rules, service_objects
 from ticket_core.models_workflow import statuses
@@ -334,3 +336,25 @@ async def test_an_idle_routing_table_costs_a_batch_no_statement(infra: Any, desk
         assert all("responsible_agent_id" not in t for t in tickets)
     finally:
         await engine.dispose()
+
+
+async def test_two_replicas_take_round_robin_turns_through_the_locked_row(
+    desk: Desk, rules: RuleMaker
+) -> None:
+    """A batch still in its transaction holds the group's round-robin row: a second batch
+    (another replica) waits for it, then continues from its pick instead of repeating it."""
+    account = unique("acct")
+    one, two = await desk.agent(), await desk.agent()
+    group = await desk.group([one, two])
+    await rules(group_id=group, distribution="round_robin",
+                conditions={"channel_accounts": [account]})  # fmt: skip
+    first, second = message(account), message(account)
+    async with desk.sessions() as session, session.begin():
+        await ingest_batch(session, [first], reopen_window=WEEK)
+        other = asyncio.create_task(desk.ingest([second]))
+        await asyncio.sleep(0.3)
+        waited = not other.done()
+    await other
+    picks = [await desk.ticket_of(str(m.sender.email)) for m in (first, second)]
+    assert waited
+    assert [t["responsible_agent_id"] for t in picks if t] == [one, two]
