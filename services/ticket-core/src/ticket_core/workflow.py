@@ -228,7 +228,7 @@ async def apply_to_locked(
             if request.custom_attributes:
                 planned[ticket_id]["custom_attributes"] = apply_patch(
                     attributes or {},
-                    ticket["custom_attributes"],
+                    ticket.get("custom_attributes") or {},
                     request.custom_attributes,
                     role=request.role,
                 )
@@ -252,7 +252,9 @@ async def apply_to_locked(
     for ticket_id, after in planned.items():
         before = locked[ticket_id]
         changes = changes_between(before, after, AUDITED)
-        changes += attribute_changes(before["custom_attributes"], after["custom_attributes"])
+        changes += attribute_changes(
+            before.get("custom_attributes") or {}, after.get("custom_attributes") or {}
+        )
         old_agents, old_groups = observers.get(ticket_id, (frozenset(), frozenset()))
         for name, old, new, target_map in (
             ("observer_agents", old_agents, request.observer_agent_ids, new_agents),
