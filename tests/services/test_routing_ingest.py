@@ -30,7 +30,7 @@ from ticket_core import workflow_repo as wrepo
 from ticket_core.audit import Actor
 from ticket_core.channel_accounts import table as channel_accounts
 from ticket_core.ingest import ingest_batch
-from ticket_core.models_org import agents, categories, companies
+from ticket_core.models_org import agents, categories, companies, groups
 from ticket_core.models_routing import round_robin, routing_rules, service_objects
 from ticket_core.models_workflow import statuses
 from ticket_core.org_repo import set_domains
@@ -358,3 +358,21 @@ async def test_two_replicas_take_round_robin_turns_through_the_locked_row(
     picks = [await desk.ticket_of(str(m.sender.email)) for m in (first, second)]
     assert waited
     assert [t["responsible_agent_id"] for t in picks if t] == [one, two]
+
+
+async def test_a_rule_naming_a_deleted_observer_group_still_routes_the_batch(
+    desk: Desk, rules: RuleMaker
+) -> None:
+    """Observer group ids in a rule are not foreign keys: a group deleted since is dropped
+    from the assignment instead of failing (and dead-lettering) the batch."""
+    account = unique("acct")
+    agent, kept, gone = await desk.agent(), await desk.group([]), await desk.group([])
+    await rules(agent_id=agent, observer_group_ids=[kept, gone],
+                conditions={"channel_accounts": [account]})  # fmt: skip
+    async with desk.sessions() as session, session.begin():
+        await session.execute(delete(groups).where(groups.c.id == gone))
+    (ticket,) = await _tickets(desk, [message(account)])
+    assert ticket["responsible_agent_id"] == agent
+    async with desk.sessions() as session:
+        _, observing = (await wrepo.observers_of(session, [ticket["id"]]))[ticket["id"]]
+    assert set(observing) == {kept}
