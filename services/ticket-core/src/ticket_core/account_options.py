@@ -5,8 +5,9 @@ an environment-configured mailbox nobody created an account for) has the default
 statement per batch for the options, one more for the default groups that still exist
 (a group deleted after it was configured is ignored, never a failed batch).
 
-``assign_default_group`` is the one place a new ticket gets its account's default group:
-only a ticket nothing else made anyone responsible for.
+The default groups feed routing's default chain (``routing_writer.route_new_tickets``):
+the account's group is the last step, after the service object's, the contact's and the
+company's managers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from helpdesk_common.account_options import AccountOptions
 from helpdesk_common.records import InboundMessage
@@ -26,7 +26,7 @@ from .models_org import groups
 
 AccountKey = tuple[str, str]
 
-__all__ = ["AccountOptions", "OptionsBook", "assign_default_group", "load_account_options"]
+__all__ = ["AccountOptions", "OptionsBook", "load_account_options"]
 
 
 class OptionsBook:
@@ -41,6 +41,12 @@ class OptionsBook:
 
     def for_message(self, message: InboundMessage) -> AccountOptions:
         return self.of(message.channel.value, message.channel_account)
+
+    def default_groups(self) -> dict[AccountKey, int]:
+        """(channel, account) -> its default group, for the accounts that have one."""
+        return {
+            key: o.default_group_id for key, o in self._found.items() if o.default_group_id
+        }
 
 
 async def load_account_options(
@@ -67,14 +73,3 @@ async def load_account_options(
             if options.default_group_id is not None and options.default_group_id not in existing:
                 found[key] = replace(options, default_group_id=None)
     return OptionsBook(found, default_window)
-
-
-def assign_default_group(ticket: dict[str, Any], options: AccountOptions) -> None:
-    """A new ticket that has neither a responsible agent nor a group gets the account's
-    default group (routing rules, when they run, come first)."""
-    if (
-        options.default_group_id is not None
-        and ticket.get("responsible_agent_id") is None
-        and ticket.get("responsible_group_id") is None
-    ):
-        ticket["responsible_group_id"] = options.default_group_id

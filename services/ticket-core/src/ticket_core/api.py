@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.records import Channel
 from pydantic import BaseModel, Field
@@ -25,6 +25,14 @@ from .settings import TicketCoreSettings
 from .sla_repo import OVERDUE_DOC, overdue_clause
 from .sla_tickets import reaction_met
 from .statuses import resolution_seconds
+from .ticket_fields import hide_attributes
+
+ViewerHeader = Annotated[
+    int | None,
+    Header(
+        alias="X-Agent-Id", description="The viewing agent: custom attributes its role may see."
+    ),
+]
 
 
 class MessageOut(BaseModel):
@@ -95,6 +103,11 @@ class TicketOut(BaseModel):
     )
     observer_agent_ids: list[int] | None = None
     observer_group_ids: list[int] | None = None
+    # --- routing (migration 0006) ---
+    service_object_id: int | None = None
+    custom_attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Only those the acting agent's role may see."
+    )
     messages: list[MessageOut] | None = None
     tags: list[str] = Field(default_factory=list)  # triggers (migration 0007)
     # --- sla (sla_tickets.py) ---
@@ -227,6 +240,7 @@ def api_router(
         overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
+        x_agent_id: ViewerHeader = None,
     ) -> TicketPage:
         where = _filters(
             contact_email,
@@ -253,12 +267,15 @@ def api_router(
             )
             now = datetime.now(UTC)
             items = [_ticket_out(dict(r), now) for r in rows.mappings()]
+            await hide_attributes(session, items, x_agent_id)
         return TicketPage(total=int(total or 0), items=items)
 
     @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-    async def get_ticket(ticket_id: int) -> TicketOut:
+    async def get_ticket(ticket_id: int, x_agent_id: ViewerHeader = None) -> TicketOut:
         async with sessions() as session:
-            return await ticket_detail(session, ticket_id)
+            ticket = await ticket_detail(session, ticket_id)
+            await hide_attributes(session, [ticket], x_agent_id)
+            return ticket
 
     @router.post("/tickets/{ticket_id}/replies", response_model=MessageOut, status_code=201)
     async def reply(ticket_id: int, body: ReplyIn) -> MessageOut:

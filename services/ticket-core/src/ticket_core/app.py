@@ -34,6 +34,9 @@ from .handlers import (
 from .macros_api import macros_router
 from .org_api import org_router
 from .outbox import OutboxRelay
+from .routing_api import routing_router
+from .routing_cache import SNAPSHOTS
+from .service_objects_api import service_objects_router
 from .settings import TicketCoreSettings
 from .sla_api import sla_router
 from .sms_api import sms_router
@@ -52,6 +55,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     broker = make_broker(settings)
     relay = OutboxRelay(sessions, broker, settings.service_name)
     blobs = make_blob_store(settings)
+    SNAPSHOTS.ttl = settings.routing_cache_seconds
     subscribe_batches(
         broker,
         INBOUND_MESSAGES,
@@ -143,5 +147,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             triggers_router(settings, sessions),
             macros_router(settings, sessions, relay),
             sla_router(settings, sessions),
+            routing_router(settings, sessions, relay),
+            service_objects_router(settings, sessions),
         ],
     )

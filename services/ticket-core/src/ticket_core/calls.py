@@ -35,10 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import channel_accounts as accounts_store
 from . import repository as repo
+from .audit import insert_audit
 from .call_contacts import OPEN_STATUSES, ensure_contact
 from .catalog import Catalog, load_catalog
 from .models import TicketStatus
 from .outbox import OutboxRelay
+from .routing_cache import SNAPSHOTS
+from .routing_writer import route_new_tickets
 from .sla_hooks import SlaContext
 
 log = get_logger(__name__)
@@ -132,7 +135,11 @@ async def _new_ticket(
         "reopen_count": 0,
     }
     await SlaContext(session).plan_new([ticket])  # planned reaction and resolution
+    routing = await route_new_tickets(session, [ticket], SNAPSHOTS)
     await repo.insert_rows(session, repo.tickets, [ticket])
+    audit: list[dict[str, Any]] = []
+    await routing.write_after_insert(session, audit, now)
+    await insert_audit(session, audit)
     return ticket
 
 

@@ -73,6 +73,9 @@ class StatusIn(BaseModel):
     category: Category
     position: int = Field(default=0, ge=0, le=10_000)
     is_default: bool = False
+    counts_toward_load: bool = Field(
+        default=True, description="Tickets in it count toward an agent's load (routing)."
+    )
 
 
 class StatusPatch(BaseModel):
@@ -80,6 +83,7 @@ class StatusPatch(BaseModel):
     name: Name | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
     is_default: bool | None = None
+    counts_toward_load: bool | None = None
 
 
 class StatusOut(BaseModel):
@@ -88,6 +92,7 @@ class StatusOut(BaseModel):
     category: Category
     position: int
     is_default: bool
+    counts_toward_load: bool = True
 
 
 def _default_scope(table: Table, row: dict[str, Any]) -> list[Any]:

@@ -14,11 +14,13 @@ company; a status change (Pending -> Open, a reopen) moves the clocks with the r
 catalogue, the company domains and the audit rows cost one statement each per batch.
 
 Per channel account (``account_options.py``, read once per batch): the reopen window of
-the account a message arrived on, the default group of a new ticket nothing else
-assigned, and whether an unknown sender becomes a contact (if not, the ticket has no
+the account a message arrived on, the default group (the last step of routing's default
+chain), and whether an unknown sender becomes a contact (if not, the ticket has no
 contact and the sender is kept on the message). Mail from an active agent's address
 that threads into a ticket is that agent's comment (public): it reopens nothing, is no
 customer reply and makes no contact.
+New tickets are routed before they are inserted (``routing_writer``: responsible agent
+or group, observers; audited by ``system``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import batch_repo as batch
 from . import repository as repo
-from .account_options import OptionsBook, assign_default_group, load_account_options
+from .account_options import OptionsBook, load_account_options
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
 from .bounces import ingest_bounce
 from .catalog import Catalog, load_catalog
@@ -43,6 +45,8 @@ from .contacts import ResolvedContact, resolve_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
 from .models import MessageKind, TicketStatus
 from .org_repo import active_agents_by_email
+from .routing_cache import SNAPSHOTS
+from .routing_writer import route_new_tickets
 from .sla_hooks import SlaContext
 from .statuses import enter
 from .thread_index import ThreadIndex
@@ -196,7 +200,6 @@ async def _plan(
                 follow_up_of_id=candidate["id"] if candidate else None,
                 possible_duplicate_of_id=resembled["id"] if resembled else None,
             )
-            assign_default_group(ticket, options)
             index.opened(ticket)
             steps.append(_Step(message, contact_id, ticket, opened=True))
         else:
@@ -227,6 +230,7 @@ async def _write(
     steps: list[_Step],
     result: IngestResult,
     now: datetime,
+    book: OptionsBook,
 ) -> None:
     opened = [s.ticket for s in steps if s.opened]
     sla = SlaContext(session)
@@ -235,7 +239,9 @@ async def _write(
     numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
     for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
         ticket.update(id=ticket_id, number=number)
+    routing = await route_new_tickets(session, opened, SNAPSHOTS, book.default_groups())
     await repo.insert_rows(session, repo.tickets, opened)
+    await routing.write_after_insert(session, result.audit, now)
 
     message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
     rows = []
@@ -254,6 +260,9 @@ async def _write(
         if step.opened:
             result.created += 1
             result.events.append(event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
+            if (routed := routing.details(ticket["id"])) is not None:
+                kind = TicketEventKind.RESPONSIBLE_CHANGED
+                result.events.append(event(catalog, kind, ticket, message, details=routed))
         else:
             result.appended += 1
             if step.status_change:
@@ -349,7 +358,7 @@ async def ingest_batch(
             session, {(m.channel.value, m.channel_account) for m in fresh}, reopen_window
         )
         steps = await _plan(session, catalog, fresh, now, book)
-        await _write(session, catalog, steps, result, now)
+        await _write(session, catalog, steps, result, now, book)
     result.outbox_ids = await repo.add_outbox(
         session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in result.events]
     )

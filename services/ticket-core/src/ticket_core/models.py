@@ -56,6 +56,16 @@ class MessageKind(StrEnum):
 
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
+    __table_args__ = (
+        # routing (migration 0006): "does any contact carry routing defaults?" stays cheap.
+        Index(
+            "ix_contacts_routing_card",
+            "id",
+            postgresql_where=text(
+                "manager_agent_id IS NOT NULL OR default_observer_agent_ids <> '{}'::bigint[]"
+            ),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     display_name: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
@@ -66,6 +76,15 @@ class Contact(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("companies.id", name="fk_contacts_company_id")),
     )
     created_at: datetime | None = _ts(default_now=True)
+    # --- routing (migration 0006) ---
+    manager_agent_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("agents.id", name="fk_contacts_manager_agent_id")),
+    )
+    default_observer_agent_ids: list[int] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(BigInteger), nullable=False, server_default="{}"),
+    )
 
 
 class ContactIdentity(SQLModel, table=True):
@@ -109,6 +128,11 @@ class Ticket(SQLModel, table=True):
             "ix_tickets_pending_due",
             "pending_until",
             postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_tickets_service_object_id",
+            "service_object_id",
+            postgresql_where=text("service_object_id IS NOT NULL"),
         ),
         Index(
             "ix_tickets_auto_close_due",
@@ -220,6 +244,16 @@ class Ticket(SQLModel, table=True):
     sla_paused_seconds: float = Field(
         default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
     )
+    # --- routing (migration 0006) ---
+    service_object_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("service_objects.id", name="fk_tickets_service_object_id")
+        ),
+    )
+    custom_attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
 
 
 class Message(SQLModel, table=True):
@@ -277,5 +311,6 @@ from . import models_sla  # noqa: E402, F401
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
+from .models_routing import RoutingRule, ServiceObject  # noqa: E402, F401
 from .models_triggers import MacroRow, TriggerRow  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401

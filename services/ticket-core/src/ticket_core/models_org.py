@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 
@@ -93,6 +94,11 @@ class Company(SQLModel, table=True):
     )
     notification_email: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = _created()
+    # --- routing (migration 0006) ---
+    default_observer_agent_ids: list[int] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(BigInteger), nullable=False, server_default="{}"),
+    )
 
 
 class CompanyDomain(SQLModel, table=True):

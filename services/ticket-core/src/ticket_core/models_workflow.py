@@ -88,6 +88,10 @@ class StatusRow(SQLModel, table=True):
     is_default: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
     )
+    # --- routing (migration 0006): tickets in this status count toward an agent's load ---
+    counts_toward_load: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
+    )
 
 
 class TicketObserverAgent(SQLModel, table=True):

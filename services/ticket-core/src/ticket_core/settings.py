@@ -48,3 +48,9 @@ class TicketCoreSettings(ServiceSettings):
     api_token: str | None = Field(
         default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
     )
+    routing_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a replica reuses the routing table it read (changes made on "
+        "another replica apply within this time).",
+    )

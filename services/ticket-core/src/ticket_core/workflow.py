@@ -20,12 +20,15 @@ from helpdesk_common.topics import TICKET_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository as repo
+from . import ticket_fields
 from . import workflow_repo as wrepo
 from .audit import Actor, FieldChange, audit_rows, changes_between, insert_audit
 from .catalog import Catalog, Status, load_catalog
+from .custom_attributes import AttributeDef, InvalidAttribute, apply_patch
 from .sla_hooks import apply_to_planned as apply_sla
 from .sla_tickets import Target
 from .statuses import TransitionError, enter
+from .ticket_fields import attribute_changes
 
 
 class _Keep:
@@ -44,6 +47,7 @@ AUDITED = (
     "responsible_group_id",
     "reaction_due_at",
     "resolution_due_at",
+    "service_object_id",
 )
 _RESPONSIBLE = {"responsible_agent_id", "responsible_group_id"}
 _STATUS = {"status", "status_id", "pending_until"}
@@ -68,6 +72,10 @@ class ChangeRequest:
     # SLA planned times set by hand (None clears one; see sla_hooks.py)
     reaction_due_at: datetime | _Keep | None = KEEP
     resolution_due_at: datetime | _Keep | None = KEEP
+    # --- routing (migration 0006) ---
+    service_object_id: int | _Keep | None = KEEP
+    custom_attributes: Mapping[str, Any] | None = None  # a patch: null removes a key
+    role: str | None = None  # the acting agent's role: attributes it cannot see are refused
 
     def is_empty(self) -> bool:
         return (
@@ -78,6 +86,8 @@ class ChangeRequest:
             and all(v is KEEP for v in self._assignments())
             and self.observer_agent_ids is None
             and self.observer_group_ids is None
+            and self.service_object_id is KEEP
+            and not self.custom_attributes
         )
 
     def _assignments(self) -> tuple[Any, ...]:
@@ -121,6 +131,9 @@ async def _check_references(
         raise WorkflowError(f"priority {request.priority_id} does not exist")
     if isinstance(request.type_id, int) and request.type_id not in catalog.types:
         raise WorkflowError(f"ticket type {request.type_id} does not exist")
+    if isinstance(request.service_object_id, int):
+        if not await ticket_fields.service_object_exists(session, request.service_object_id):
+            raise WorkflowError(f"service object {request.service_object_id} does not exist")
     wanted_agents = set(request.observer_agent_ids or ())
     if isinstance(request.responsible_agent_id, int):
         wanted_agents.add(request.responsible_agent_id)
@@ -166,7 +179,7 @@ def _plan(
             after["first_response_at"] = now  # a status change by an agent is a reaction
     if request.priority_id is not None:
         after["priority_id"] = request.priority_id
-    for column in ("type_id", *sorted(_RESPONSIBLE)):
+    for column in ("type_id", "service_object_id", *sorted(_RESPONSIBLE)):
         value = getattr(request, column)
         if not isinstance(value, _Keep):
             after[column] = value
@@ -190,6 +203,12 @@ async def apply_changes(
     catalog = await load_catalog(session)
     target = _target_status(request, catalog)
     await _check_references(session, request, catalog)
+    attributes = await ticket_fields.load_definitions(session) if request.custom_attributes else {}
+    if request.custom_attributes:
+        try:  # the patch itself (keys, kinds, options, visibility), whatever the ticket
+            apply_patch(attributes, {}, request.custom_attributes, role=request.role)
+        except InvalidAttribute as exc:
+            raise WorkflowError(str(exc)) from exc
     wanted = list(dict.fromkeys(ticket_ids))
     locked = await wrepo.lock_tickets(session, wanted)
     outcome = Outcome(failed={t: "ticket not found" for t in wanted if t not in locked})
@@ -203,6 +222,7 @@ async def apply_changes(
         outcome,
         now,
         auto_close_after,
+        attributes,
         event_fields=event_fields,
     )
     return outcome
@@ -218,6 +238,7 @@ async def apply_to_locked(
     outcome: Outcome,
     now: datetime,
     auto_close_after: timedelta,
+    attributes: Mapping[str, AttributeDef] | None = None,
     *,
     event_fields: Mapping[str, Any] | None = None,
 ) -> None:
@@ -231,7 +252,14 @@ async def apply_to_locked(
             planned[ticket_id] = _plan(
                 ticket, request, target, catalog, actor, now, auto_close_after
             )
-        except TransitionError as exc:
+            if request.custom_attributes:
+                planned[ticket_id]["custom_attributes"] = apply_patch(
+                    attributes or {},
+                    ticket.get("custom_attributes") or {},
+                    request.custom_attributes,
+                    role=request.role,
+                )
+        except (TransitionError, InvalidAttribute) as exc:
             outcome.failed[ticket_id] = str(exc)
     pairs = {
         (a["responsible_agent_id"], a["responsible_group_id"])
@@ -252,6 +280,9 @@ async def apply_to_locked(
     for ticket_id, after in planned.items():
         before = locked[ticket_id]
         changes = changes_between(before, after, AUDITED)
+        changes += attribute_changes(
+            before.get("custom_attributes") or {}, after.get("custom_attributes") or {}
+        )
         old_agents, old_groups = observers.get(ticket_id, (frozenset(), frozenset()))
         for name, old, new, target_map in (
             ("observer_agents", old_agents, request.observer_agent_ids, new_agents),

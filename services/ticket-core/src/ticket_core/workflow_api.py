@@ -7,6 +7,7 @@ be active (403 otherwise).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
+from . import ticket_fields
 from . import workflow_repo as wrepo
 from .api import TicketOut, ticket_detail
 from .api_common import AGENT_HEADER_DOC, Limit, Offset, Page, bearer_auth, not_found
@@ -32,6 +34,7 @@ _NULLABLE = (
     "responsible_group_id",
     "reaction_due_at",
     "resolution_due_at",
+    "service_object_id",
 )
 
 
@@ -62,10 +65,16 @@ class TicketChange(BaseModel):
     resolution_due_at: AwareDatetime | None = Field(
         default=None, description="SLA: planned resolution time set by hand (null clears it)."
     )
+    service_object_id: int | None = Field(default=None, description="null unlinks.")
+    custom_attributes: dict[str, Any] | None = Field(
+        default=None,
+        max_length=100,
+        description="Custom attribute values by key; a null value removes the attribute.",
+    )
 
     def request(self) -> ChangeRequest:
         given = self.model_fields_set
-        for name in (*_NOT_NULL, "observer_agent_ids", "observer_group_ids"):
+        for name in (*_NOT_NULL, "observer_agent_ids", "observer_group_ids", "custom_attributes"):
             if name in given and getattr(self, name) is None:
                 raise HTTPException(status_code=422, detail=f"{name} cannot be null")
         nullable: dict[str, Any] = {n: getattr(self, n) if n in given else KEEP for n in _NULLABLE}
@@ -76,6 +85,7 @@ class TicketChange(BaseModel):
             priority_id=self.priority_id,
             observer_agent_ids=_ids(self.observer_agent_ids),
             observer_group_ids=_ids(self.observer_group_ids),
+            custom_attributes=self.custom_attributes,
             **nullable,
         )
 
@@ -128,11 +138,12 @@ def workflow_router(
             raise HTTPException(
                 status_code=403, detail=f"agent {agent} does not exist or is deactivated"
             )
+        request = replace(body.request(), role=await ticket_fields.role_of(session, agent))
         try:
             return await apply_changes(
                 session,
                 ids,
-                body.request(),
+                request,
                 Actor.agent(agent),
                 now=datetime.now(UTC),
                 auto_close_after=auto_close_after,
@@ -153,7 +164,9 @@ def workflow_router(
                         not_found("ticket", ticket_id)
                     raise HTTPException(status_code=422, detail=error)
             relay.notify()
-            return await ticket_detail(session, ticket_id)
+            ticket = await ticket_detail(session, ticket_id)
+            await ticket_fields.hide_attributes(session, [ticket], x_agent_id)
+            return ticket
 
     @router.post("/tickets/bulk", response_model=BulkResult, summary="Change many tickets")
     async def bulk_change(body: BulkChange, x_agent_id: AgentHeader) -> BulkResult:

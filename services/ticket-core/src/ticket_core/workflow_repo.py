@@ -26,6 +26,9 @@ WORKFLOW_COLUMNS = (
     "first_response_at",
     "updated_at",
     *SLA_COLUMNS,
+    # --- routing (migration 0006) ---
+    "service_object_id",
+    "custom_attributes",
 )
 
 
