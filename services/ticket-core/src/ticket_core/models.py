@@ -191,6 +191,10 @@ class Ticket(SQLModel, table=True):
         default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
     )
     open_since: datetime | None = _ts(nullable=True)
+    # --- collaboration: customer satisfaction (migration 0008) ---
+    rating: str | None = Field(default=None, sa_column=Column(Text))  # good | neutral | bad
+    rating_comment: str | None = Field(default=None, sa_column=Column(Text))
+    rated_at: datetime | None = _ts(nullable=True)
 
 
 class Message(SQLModel, table=True):
@@ -246,5 +250,6 @@ class OutboxEvent(SQLModel, table=True):
 # Tables defined next to their code, imported here so the metadata (and Alembic) has them.
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
+from .models_collab import CannedResponse, TicketEscalation  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401
