@@ -21,6 +21,7 @@ from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
+from .collab_api import collab_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
 from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
@@ -110,5 +111,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
             calls_internal_router(sessions),
+            collab_router(settings, sessions, relay),
         ],
     )

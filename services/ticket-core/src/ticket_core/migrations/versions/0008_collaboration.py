@@ -61,9 +61,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_ticket_escalations"),
     )
-    op.create_index(
-        "ix_ticket_escalations_ticket_id", "ticket_escalations", ["ticket_id", "id"]
-    )
+    op.create_index("ix_ticket_escalations_ticket_id", "ticket_escalations", ["ticket_id", "id"])
     op.create_index(
         "uq_ticket_escalations_open",
         "ticket_escalations",
@@ -98,9 +96,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_canned_responses"),
     )
-    op.create_index(
-        "ix_canned_responses_group_id", "canned_responses", ["group_id", "title"]
-    )
+    op.create_index("ix_canned_responses_group_id", "canned_responses", ["group_id", "title"])
     op.add_column("tickets", sa.Column("rating", sa.Text(), nullable=True))
     op.add_column("tickets", sa.Column("rating_comment", sa.Text(), nullable=True))
     op.add_column("tickets", sa.Column("rated_at", sa.DateTime(timezone=True), nullable=True))
