@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from devstack.stack import Stack
 from helpdesk_common.records import TicketEvent
 from helpdesk_common.topics import TICKET_EVENTS
 
@@ -75,8 +76,9 @@ class TicketEvents:
 
 
 @asynccontextmanager
-async def ticket_events(bootstrap: str) -> AsyncIterator[TicketEvents]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def ticket_events(running: Stack) -> AsyncIterator[TicketEvents]:
+    assert running.infra is not None
+    consumer = AIOKafkaConsumer(bootstrap_servers=running.infra.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         parts = [TopicPartition(TICKET_EVENTS.name, p) for p in range(TICKET_EVENTS.partitions)]

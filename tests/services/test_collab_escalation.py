@@ -40,7 +40,7 @@ async def test_escalate_to_the_second_line_and_return_to_the_first(
     )
     assert assigned.status_code == 200, assigned.text
 
-    async with ticket_events(running.infra.kafka) as events:
+    async with ticket_events(running) as events:
         response = await _escalate(
             tickets_api, tid, first, group_id=second_line, note="Needs a database fix"
         )
@@ -59,7 +59,9 @@ async def test_escalate_to_the_second_line_and_return_to_the_first(
 
         # The second line takes it, then gives it back.
         taken = await tickets_api.patch(
-            f"/api/v1/tickets/{tid}", json={"responsible_agent_id": second}, headers=as_agent(second)
+            f"/api/v1/tickets/{tid}",
+            json={"responsible_agent_id": second},
+            headers=as_agent(second),
         )
         assert taken.status_code == 200, taken.text
         back = await _return(tickets_api, tid, second, "Fixed the index, please answer")
@@ -105,12 +107,17 @@ async def test_a_return_skips_an_agent_who_left(desk: Desk, tickets_api: Api) ->
     await tickets_api.patch(
         f"/api/v1/tickets/{tid}", json={"responsible_agent_id": first}, headers=as_agent(first)
     )
-    assert (await _escalate(tickets_api, tid, first, group_id=second_line, note="n")).status_code == 200
+    assert (
+        await _escalate(tickets_api, tid, first, group_id=second_line, note="n")
+    ).status_code == 200
     gone = await tickets_api.patch(f"/api/v1/agents/{first}", json={"active": False})
     assert gone.status_code == 200, gone.text
     back = await _return(tickets_api, tid, second, "done")
     assert back.status_code == 200, back.text
-    assert (back.json()["responsible_agent_id"], back.json()["responsible_group_id"]) == (None, None)
+    assert (back.json()["responsible_agent_id"], back.json()["responsible_group_id"]) == (
+        None,
+        None,
+    )
 
 
 async def test_escalation_requests_are_validated(desk: Desk, tickets_api: Api) -> None:
