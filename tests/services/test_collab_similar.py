@@ -31,7 +31,7 @@ async def _ticket(desk: Desk, email: str, phone: str | None = None) -> dict[str,
     await desk.ingest([_form(email, phone)])
     found = await desk.ticket_of(email)
     assert found is not None
-    return found
+    return dict(found)
 
 
 async def _close(desk: Desk, ticket_id: int) -> None:
