@@ -187,5 +187,14 @@ async def test_forged_links_and_bad_input_are_refused(desk: Desk, tickets_api: A
     too_long = await tickets_api.post(base, data={"comment": "x" * 5001, "rating": "good"})
     assert too_long.status_code == 422
     assert (await desk.ticket(mine["id"]))["rating"] is None
+    types = (await tickets_api.get("/api/v1/ticket-types", params={"limit": 200})).json()
+    internal = next(t["id"] for t in types["items"] if t["name"] == "internal")
+    retyped = await tickets_api.patch(
+        f"/api/v1/tickets/{other['id']}", json={"type_id": internal}, headers=as_agent(agent)
+    )
+    assert retyped.status_code == 200, retyped.text
+    other_link = _path((await _links(tickets_api, other["id"]))["links"]["good"])
+    refused = await tickets_api.get(other_link)
+    assert refused.status_code == 409 and "internal tickets are not rated" in refused.text
     missing = await tickets_api.get("/api/v1/tickets/999999999/rating")
     assert missing.status_code == 404

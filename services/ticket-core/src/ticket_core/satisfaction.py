@@ -61,6 +61,9 @@ async def rate(
     ticket = await _lock(session, ticket_id)
     if ticket["status"] not in RATEABLE:
         raise RatingRefused(f"the ticket is {ticket['status']}: only resolved tickets are rated")
+    internal = await ticket_is_internal(session, ticket["type_id"])
+    if internal:
+        raise RatingRefused("internal tickets are not rated")
     if rating is None and ticket["rating"] is None:
         raise RatingInvalid("choose a rating (good, neutral or bad) first")
     if comment is not None:
@@ -84,7 +87,7 @@ async def rate(
             contact_id=ticket["contact_id"],
             channel=Channel(ticket["channel"]),
             status=ticket["status"],
-            internal=await ticket_is_internal(session, ticket["type_id"]),
+            internal=False,
             details={"rating": after["rating"]},
             correlation_id=correlation.current() or new_id(),
         )
