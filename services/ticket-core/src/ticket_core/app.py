@@ -23,6 +23,7 @@ from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
+from .collab_api import collab_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
 from .handlers import (
@@ -149,5 +150,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             sla_router(settings, sessions),
             routing_router(settings, sessions, relay),
             service_objects_router(settings, sessions),
+            collab_router(settings, sessions, relay),
         ],
     )

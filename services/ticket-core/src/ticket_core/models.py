@@ -254,6 +254,10 @@ class Ticket(SQLModel, table=True):
     custom_attributes: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
+    # --- collaboration: customer satisfaction (migration 0008) ---
+    rating: str | None = Field(default=None, sa_column=Column(Text))  # good | neutral | bad
+    rating_comment: str | None = Field(default=None, sa_column=Column(Text))
+    rated_at: datetime | None = _ts(nullable=True)
 
 
 class Message(SQLModel, table=True):
@@ -310,6 +314,7 @@ class OutboxEvent(SQLModel, table=True):
 from . import models_sla  # noqa: E402, F401
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
+from .models_collab import CannedResponse, TicketEscalation  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
 from .models_routing import RoutingRule, ServiceObject  # noqa: E402, F401
 from .models_triggers import MacroRow, TriggerRow  # noqa: E402, F401

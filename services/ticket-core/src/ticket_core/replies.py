@@ -5,7 +5,8 @@ outbox) as an ``OutboundMessage`` on the channel it goes out on; the notifier se
 and reports back with delivery events. Email replies carry our subject token, a
 Message-ID we record (so the customer's answer threads by In-Reply-To) and the thread's
 References. A public reply is the ticket's first response when it has none yet. Tickets of
-an internal type take internal notes only: their customers never hear of them.
+an internal type take internal notes only: their customers never hear of them. Agents
+@mentioned in a note or reply are announced by an ``agent.mentioned`` event (``mentions.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import repository as repo
 from .catalog import ticket_is_internal
 from .inbound_rows import SENDER_EMAIL, SENDER_ID, SENDER_PHONE
+from .mentions import mention_event, mentioned_agents
 from .models import MessageKind
 from .threading import conversation_peer
 
@@ -61,6 +63,7 @@ class ReplyRequest:
     channel: Channel | None = None
     attachments: tuple[AttachmentRef, ...] = ()
     automatic: bool = False  # sent by the system (a trigger): Auto-Submitted on email
+    agent_id: int | None = None  # the author, when known (not notified of their own mention)
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,17 @@ async def add_reply(
         **(event_fields or {}),
     )
     pending = [(TICKET_EVENTS.name, event.model_dump_json())]
+    mentioned = [a for a in await mentioned_agents(session, request.text) if a != request.agent_id]
+    if mentioned:
+        mention = mention_event(
+            ticket,
+            mentioned,
+            message_id,
+            row["channel"],
+            internal=internal_ticket,
+            actor_agent_id=request.agent_id,
+        )
+        pending.append((TICKET_EVENTS.name, mention.model_dump_json()))
     if outbound is not None:
         outbound = outbound.model_copy(
             update={"message_id": message_id, "correlation_id": event.correlation_id}
