@@ -4,9 +4,10 @@ and every gateway replica relays to the WebSocket of each agent it targets.
 One JSON object per message. The event's own fields (``kind``, ``ticket_id``,
 ``call_id``, ...) are at the top level, beside the routing fields:
 
-- ``agent_ids``: the agents it is for; absent or ``null`` means every agent (queue-wide
-  events: a new unassigned ticket, a call ringing on no agent's extension);
-- ``roles``: for a queue-wide push, only agents of these roles (absent: every role).
+- ``agent_ids``: the agents it is for (the ticket's responsible agent, its responsible
+  group's members, its observers; the agent whose extension rings);
+- ``roles``: and every agent of these roles (supervisors follow all ticket work);
+- both absent or ``null``: every agent (a call ringing on no agent's extension).
 
 Publishers: the notifier (ticket events, ``event_id`` + ticket fields) and telephony
 (``call.ringing`` with the caller card). Agents receive the same object.
@@ -21,23 +22,26 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PUSH_CHANNEL = "helpdesk:push"
+# ticket-core's internal lookup of the agents a ticket concerns (the notifier's targets).
+AUDIENCE_PATH = "/internal/v1/tickets/audience"
+# Roles that follow every ticket's pushes besides the agents it concerns.
+SUPERVISOR_ROLES = ("administrator", "lead_specialist")
 
 
 class AgentPush(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     kind: str = Field(min_length=1, description="What happened, e.g. ticket.created.")
-    agent_ids: list[int] | None = Field(
-        default=None, description="The agents it is for; null: every agent."
-    )
+    agent_ids: list[int] | None = Field(default=None, description="The agents it is for.")
     roles: list[str] | None = Field(
-        default=None, description="With agent_ids null: only agents of these roles."
+        default=None, description="And every agent of these roles; both null: every agent."
     )
 
     def reaches(self, agent_id: int, role: str) -> bool:
-        if self.agent_ids is not None:
-            return agent_id in self.agent_ids
-        return self.roles is None or role in self.roles
+        if self.agent_ids is None and self.roles is None:
+            return True
+        named = self.agent_ids is not None and agent_id in self.agent_ids
+        return named or (self.roles is not None and role in self.roles)
 
 
 def encode_push(

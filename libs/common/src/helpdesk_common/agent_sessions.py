@@ -134,7 +134,7 @@ class AgentSessions:
         digests = [_text(d) for d in await self._redis.smembers(_agent_key(agent_id))]
         for digest in digests:
             # Only a live session: a plain HSET would revive an expired one without expiry.
-            await self._redis.eval(_SET_ROLE_IF_LIVE, 1, _session_key(digest), role)  # type: ignore[misc]
+            await self._redis.eval(_SET_ROLE_IF_LIVE, 1, _session_key(digest), role)
 
 
 _SET_ROLE_IF_LIVE = """

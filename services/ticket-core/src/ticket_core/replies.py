@@ -56,6 +56,7 @@ class ReplyRequest:
     html: str | None = None
     internal: bool = False
     channel: Channel | None = None
+    author_agent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ async def add_reply(
         "text": request.text,
         "html": request.html,
         "created_at": now,
+        "author_agent_id": request.author_agent_id,
     }
     outbound: OutboundMessage | None = None
     internal_ticket = await ticket_is_internal(session, ticket["type_id"])

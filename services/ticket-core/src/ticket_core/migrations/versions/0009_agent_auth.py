@@ -33,9 +33,7 @@ def upgrade() -> None:
     op.create_foreign_key(
         "fk_messages_author_agent_id", "messages", "agents", ["author_agent_id"], ["id"]
     )
-    op.create_index(
-        "ix_messages_author_agent_id", "messages", ["author_agent_id"], unique=False
-    )
+    op.create_index("ix_messages_author_agent_id", "messages", ["author_agent_id"], unique=False)
 
 
 def downgrade() -> None:
