@@ -3,8 +3,9 @@ the gateway (which checks them for WebSocket push).
 
 A session token is 32 random bytes (URL-safe base64), given to the agent once; only its
 SHA-256 is stored: ``helpdesk:session:<sha256 hex>`` is a hash (agent id, role, created
-at) whose expiry slides forward on every use (idle timeout), and a session older than
-the absolute maximum age is refused even when used all the time. Every agent has a set of
+at, absolute expiry) whose Redis expiry slides forward on every use (idle timeout); past
+its absolute expiry (login + maximum age) it is refused even when used all the time.
+Readers need no configuration: what they check is in the hash. Every agent has a set of
 its sessions' hashes (``helpdesk:session:agent:<id>``) so that deactivating an agent, or
 an administrator setting their password, ends all of them at once.
 """
@@ -41,15 +42,18 @@ class AgentSession:
     agent_id: int
     role: str
     created_at: float
+    expires_at: float
 
-    def age(self, now: float | None = None) -> float:
-        return (now if now is not None else time.time()) - self.created_at
+    def expired(self, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) >= self.expires_at
 
 
 class AgentSessions:
     """create, lookup (which touches), revoke; ``idle_seconds`` is the sliding expiry."""
 
-    def __init__(self, redis: Redis, *, idle_seconds: float, max_age_seconds: float) -> None:
+    def __init__(
+        self, redis: Redis, *, idle_seconds: float = 8 * 3600, max_age_seconds: float = 7 * 86400
+    ) -> None:
         self._redis = redis
         self.idle_seconds = max(1, int(idle_seconds))
         self.max_age_seconds = max_age_seconds
@@ -57,7 +61,8 @@ class AgentSessions:
     async def create(self, agent_id: int, role: str) -> tuple[str, AgentSession]:
         """A new session; returns the token (never stored) and the session."""
         token = secrets.token_urlsafe(32)
-        session = AgentSession(token_hash(token), agent_id, role, time.time())
+        now = time.time()
+        session = AgentSession(token_hash(token), agent_id, role, now, now + self.max_age_seconds)
         agent_key = _agent_key(agent_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -66,6 +71,7 @@ class AgentSessions:
                     "agent_id": str(agent_id),
                     "role": role,
                     "created_at": repr(session.created_at),
+                    "expires_at": repr(session.expires_at),
                 },
             )
             pipe.expire(_session_key(session.token_hash), self.idle_seconds)
@@ -88,7 +94,7 @@ class AgentSessions:
         session = _parse(digest, found)
         if session is None:
             return None
-        if session.age() > self.max_age_seconds:
+        if session.expired():
             await self.revoke_hash(session.agent_id, digest)
             return None
         return session
@@ -99,7 +105,7 @@ class AgentSessions:
 
     async def alive(self, session: AgentSession) -> bool:
         """Whether the session still exists (not revoked, not expired), without touching it."""
-        if session.age() > self.max_age_seconds:
+        if session.expired():
             return False
         return bool(await self._redis.exists(_session_key(session.token_hash)))
 
@@ -153,7 +159,11 @@ def _parse(digest: str, found: dict[Any, Any]) -> AgentSession | None:
     fields = {_text(k): _text(v) for k, v in found.items()}
     try:
         return AgentSession(
-            digest, int(fields["agent_id"]), fields["role"], float(fields["created_at"])
+            digest,
+            int(fields["agent_id"]),
+            fields["role"],
+            float(fields["created_at"]),
+            float(fields["expires_at"]),
         )
     except (KeyError, ValueError):
         return None
