@@ -89,7 +89,7 @@ class AgentSessions:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
             if touch:
-                pipe.expire(key, self.idle_seconds, xx=True)
+                pipe.expire(key, self.idle_seconds)  # a no-op on a missing key
             found: dict[Any, Any] = (await pipe.execute())[0]
         session = _parse(digest, found)
         if session is None:

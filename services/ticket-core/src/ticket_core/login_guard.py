@@ -31,8 +31,10 @@ class LoginGuard:
         key = _FAILURES + login
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
-            pipe.expire(key, self.lockout_seconds, nx=True)
-            count = int((await pipe.execute())[0])
+            pipe.ttl(key)
+            count, ttl = (int(v) for v in await pipe.execute())
+        if ttl < 0:  # the first failure of a window (EXPIRE NX needs Redis 7)
+            await self._redis.expire(key, self.lockout_seconds)
         if count < self.max_failures:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
