@@ -13,6 +13,10 @@ import httpx
 from devstack.stack import Stack
 from helpdesk_common.agent_push import PUSH_CHANNEL, encode_push
 from redis.asyncio import Redis
+from sqlalchemy import update
+from ticket_core.audit import Actor
+from ticket_core.models_org import agents
+from ticket_core.ticket_visibility import audiences
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -129,10 +133,12 @@ async def test_ticket_events_reach_the_agents_they_concern(
             headers={"X-Agent-Id": str(anna.agent_id)},
         )
         assert assigned.status_code == 200, assigned.text
+        # The audience is looked up when the notifier pushes, so the ticket's earlier
+        # events may reach her too if they were still on their way.
         push = await _next_push(anna_socket)
-        while push.get("ticket_id") != ticket["id"]:
+        while (push.get("ticket_id"), push["kind"]) != (ticket["id"], "responsible.changed"):
             push = await _next_push(anna_socket)
-        assert push["kind"] == "responsible.changed" and anna.agent_id in push["agent_ids"]
+        assert anna.agent_id in push["agent_ids"]
         assert "administrator" in push["roles"] and "event_id" in push
         # Boris sees the next push aimed at him, and no push of Anna's ticket before it.
         await redis.publish(
@@ -144,3 +150,28 @@ async def test_ticket_events_reach_the_agents_they_concern(
         await anna_socket.close()
         await boris_socket.close()
         await redis.aclose()
+
+
+async def test_a_tickets_audience_is_its_responsible_and_observers_active_only(
+    desk: Desk,
+) -> None:
+    """What the notifier targets (``ticket_visibility.audiences``, in-process)."""
+    responsible, member, observer, group_watcher, gone = [await desk.agent() for _ in range(5)]
+    team = await desk.group([responsible, member, gone])
+    watchers = await desk.group([group_watcher])
+    assigned, untouched = await desk.tickets(2)
+    outcome = await desk.change(
+        [assigned["id"]],
+        Actor.agent(responsible),
+        responsible_agent_id=responsible,
+        responsible_group_id=team,
+        observer_agent_ids=frozenset({observer}),
+        observer_group_ids=frozenset({watchers}),
+    )
+    assert outcome.updated == [assigned["id"]]
+    async with desk.sessions() as session, session.begin():
+        await session.execute(update(agents).where(agents.c.id == gone).values(active=False))
+    async with desk.sessions() as session:
+        found = await audiences(session, [assigned["id"], untouched["id"], 999_999_999])
+    assert found[assigned["id"]] == sorted([responsible, member, observer, group_watcher])
+    assert found[untouched["id"]] == [] and found[999_999_999] == []

@@ -61,13 +61,13 @@ async def audiences(session: AsyncSession, ticket_ids: Iterable[int]) -> dict[in
             t.id.in_(wanted), t.responsible_agent_id.is_not(None)
         ),
         select(t.id, gm.agent_id)
-        .join(gm, gm.group_id == t.responsible_group_id)
+        .join(group_members, gm.group_id == t.responsible_group_id)
         .where(t.id.in_(wanted)),
         select(observer_agents.c.ticket_id, observer_agents.c.agent_id).where(
             observer_agents.c.ticket_id.in_(wanted)
         ),
         select(observer_groups.c.ticket_id, gm.agent_id)
-        .join(gm, gm.group_id == observer_groups.c.group_id)
+        .join(group_members, gm.group_id == observer_groups.c.group_id)
         .where(observer_groups.c.ticket_id.in_(wanted)),
     ).subquery()
     rows = await session.execute(
