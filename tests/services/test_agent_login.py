@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+from devstack.services import Infra
 from redis.asyncio import Redis
 
 from .auth_helpers import PASSWORD, log_in, logged_in, new_agent
@@ -18,8 +19,7 @@ def _session_key(token: str) -> str:
 
 
 async def test_login_gives_a_cookie_and_a_bearer_token_and_logout_ends_the_session(
-    tickets_api: Api,
-    infra,  # type: ignore[no-untyped-def]
+    tickets_api: Api, infra: Infra
 ) -> None:
     agent_id, login, email = await new_agent(tickets_api, "lead_specialist")
     response = await log_in(tickets_api, login.upper())  # logins are case-insensitive

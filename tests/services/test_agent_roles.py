@@ -135,13 +135,14 @@ async def test_a_specialist_sees_and_changes_only_the_tickets_that_concern_them(
     assert foreign["id"] in {t["id"] for t in lead_sees.json()["items"]}
 
     hidden = foreign["id"]
-    for method, url, body in (
+    attempts: list[tuple[str, str, dict[str, Any] | None]] = [
         ("GET", f"/api/v1/tickets/{hidden}", None),
         ("GET", f"/api/v1/tickets/{hidden}/audit", None),
         ("PATCH", f"/api/v1/tickets/{hidden}", {"priority_id": foreign["priority_id"]}),
         ("POST", f"/api/v1/tickets/{hidden}/replies", {"text": "hi", "internal": True}),
-    ):
-        refused = await tickets_api.request(method, url, json=body, headers=specialist.headers)
+    ]
+    for method, url, payload in attempts:
+        refused = await tickets_api.request(method, url, json=payload, headers=specialist.headers)
         assert refused.status_code == 404, (method, url, refused.text)
         assert refused.json()["detail"] == f"ticket {hidden} not found"
     for ticket_id in concerned:
