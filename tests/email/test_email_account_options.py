@@ -231,7 +231,7 @@ async def test_an_agents_own_mail_in_the_thread_is_their_comment(
     )
     comment = messages[1]
     assert comment["kind"] == "public_reply" and comment["author_contact_id"] is None
-    assert comment["fields"]["author_agent_id"] == str(agent_id)
+    assert comment["author_agent_id"] == agent_id
     assert comment["text"].strip() == "I re-enabled your badge."
     (after,) = await tickets_for(tickets_api, customer)
     assert after["status"] == "resolved" and after["reopen_count"] == 0  # not a customer reply

@@ -293,7 +293,7 @@ async def test_an_agents_mail_in_a_thread_is_their_comment_not_a_customer_reply(
     assert after["first_response_at"] is not None
     comment = (await messages_of(desk, ticket["id"]))[-1]
     assert comment["kind"] == "public_reply" and comment["author_contact_id"] is None
-    assert comment["fields"]["author_agent_id"] == str(agent_id)
+    assert comment["author_agent_id"] == agent_id
     assert await contacts_with_email(desk, agent_email) == 0
     (added,) = result.events
     assert added.actor_agent_id == agent_id and added.kind == "message.added"

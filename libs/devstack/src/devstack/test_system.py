@@ -156,6 +156,7 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "GATEWAY_ACCOUNT_NEGATIVE_TTL_SECONDS": "0.5",
             "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
             "GATEWAY_PUBLIC_BASE_URL": PUBLIC_GATEWAY_URL,
+            "GATEWAY_PUSH_SESSION_CHECK_SECONDS": "0.5",  # revoked sessions close quickly
         },
     }
 

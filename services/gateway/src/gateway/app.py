@@ -1,9 +1,10 @@
-"""Gateway wiring: broker (producer), Redis, web-form endpoint, messenger webhooks."""
+"""Gateway wiring: broker, Redis, web form, messenger webhooks, agent push (WebSocket)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.agent_sessions import AgentSessions
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
@@ -16,6 +17,8 @@ from .channel_routes import WebhookEdge, webhooks_router
 from .handlers import webform_router
 from .media import media_router
 from .pbx_routes import pbx_router
+from .push_hub import PushHub
+from .push_routes import push_router
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 from .sms_routes import sms_router
@@ -45,12 +48,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         sms_router(edge, settings, broker),
         pbx_router(edge, settings, broker),
     ]
+    hub = PushHub(redis, settings.push_channel)
+    routers.append(push_router(settings, hub, AgentSessions(redis)))
     if settings.media_link_key:
         routers.append(media_router(MediaLinks(settings.media_link_key), make_blob_store(settings)))
     return build_app(
         settings,
         broker,
         readiness=readiness,
+        on_startup=[hub.start],
+        on_stopping=[hub.stop],
         on_shutdown=[redis.aclose, accounts.aclose],
         routers=routers,
     )

@@ -29,3 +29,15 @@ class GatewaySettings(ServiceSettings):
     # SMS and PBX webhooks: behind a proxy, Twilio's signed URL is rebuilt from
     # ``public_base_url`` or, when the proxy is trusted, X-Forwarded-Proto/-Host.
     trust_forwarded_host: bool = False
+    # Agent push over WebSocket (/ws/agents; docs/agent-auth.md).
+    push_channel: str = "helpdesk:push"
+    push_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    push_idle_timeout_seconds: float = Field(
+        default=75.0, gt=0, description="Close a socket the client has been silent on this long."
+    )
+    push_session_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often a socket's session is checked (revocation)."
+    )
+    push_allowed_origins: str | None = Field(
+        default=None, description="Comma-separated origins allowed to open sockets (all if unset)."
+    )

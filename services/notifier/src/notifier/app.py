@@ -16,6 +16,7 @@ from helpdesk_common.service import build_app
 from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
 from redis.asyncio import Redis
 
+from .audience import TicketAudience
 from .handlers import TicketEventsHandler
 from .messenger_parts import PartLog
 from .push import PushPublisher
@@ -36,7 +37,14 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     logs.configure(settings.service_name, settings.log_level)
     broker = make_broker(settings)
     redis = Redis.from_url(settings.redis_url)
-    push = PushPublisher(redis, settings.push_channel, settings.seen_ttl_seconds)
+    audience = (
+        TicketAudience(settings.ticket_core_url, settings.internal_token)
+        if settings.internal_token
+        else None
+    )
+    push = PushPublisher(
+        redis, settings.push_channel, settings.seen_ttl_seconds, audience.of if audience else None
+    )
     blobs = make_blob_store(settings)
     accounts = ChannelAccountDirectory(
         settings.ticket_core_url,
@@ -96,5 +104,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             sms_providers.aclose,
             accounts.aclose,
             redis.aclose,
+            *([audience.aclose] if audience else []),
         ],
     )

@@ -4,10 +4,10 @@ card and a "new ticket" action, on the Redis pub/sub channel ``helpdesk:push``."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
+from helpdesk_common.agent_push import encode_push
 from helpdesk_common.broker import publish_many
 from helpdesk_common.logs import get_logger
 from helpdesk_common.phone_accounts import PhoneAccountConfig
@@ -43,7 +43,6 @@ class CallSink:
         card = await self._cards.card(event.from_number, config.match_digits)
         agent_id = config.extensions.get(event.extension or "")
         payload = {
-            "kind": "call.ringing",
             "channel_account": event.channel_account,
             "call_id": event.call_id,
             "extension": event.extension,
@@ -55,7 +54,11 @@ class CallSink:
             "actions": [{"action": "new_ticket", "phone": event.from_number}],
             "correlation_id": event.correlation_id,
         }
-        await self._redis.publish(self._channel, json.dumps(payload))
+        # To the agent on that extension; a call on nobody's extension rings for everyone.
+        targets = [agent_id] if agent_id is not None else None
+        await self._redis.publish(
+            self._channel, encode_push("call.ringing", payload, agent_ids=targets)
+        )
         log.info(
             "call_ringing_pushed", extension=event.extension, matched=bool(card.get("contact"))
         )

@@ -6,6 +6,7 @@ refused (409) while they are responsible for Open or Pending tickets.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ class AgentOut(BaseModel):
     role: AgentRole
     active: bool
     created_at: datetime
+    login: str | None = None
 
 
 class GroupIn(BaseModel):
@@ -97,8 +99,11 @@ async def _groups_out(session: AsyncSession, rows: list[dict[str, Any]]) -> list
 
 
 def agents_router(
-    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+    settings: TicketCoreSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    on_change: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
 ) -> APIRouter:
+    """``on_change`` runs after an agent row changed (agent auth: sessions follow)."""
     router = APIRouter(
         prefix="/api/v1", tags=["agents"], dependencies=[Depends(bearer_auth(settings))]
     )
@@ -154,9 +159,11 @@ def agents_router(
                         raise HTTPException(status_code=409, detail=refusal)
                 row = await crud.change(session, agents, agent_id, values)
                 assert row is not None
-                return AgentOut(**row)
         except IntegrityError as exc:
             refused(exc, f"an agent with email {values.get('email')}")
+        if on_change is not None:
+            await on_change(row)
+        return AgentOut(**row)
 
     @router.get("/groups", response_model=Page[GroupOut])
     async def list_groups(limit: Limit = 50, offset: Offset = 0) -> Page[GroupOut]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.records import Channel
 from pydantic import BaseModel, Field
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
 from . import workflow_repo as wrepo
-from .api_common import bearer_auth
+from .api_common import OptionalAgent, bearer_auth
 from .attachments_api import AttachmentIn, verified
 from .models import TicketStatus as Category
 from .models_workflow import statuses
@@ -54,6 +54,7 @@ class MessageOut(BaseModel):
     delivery_reason: str | None = None
     correlation_id: str | None = None
     created_at: Any
+    author_agent_id: int | None = None
 
 
 class ReplyIn(BaseModel):
@@ -213,6 +214,16 @@ def _filters(
     return where
 
 
+async def visibility(request: Request) -> list[Any]:
+    """WHERE clauses limiting a ticket list to what the caller may see (``access``)."""
+    access = getattr(request.app.state, "agent_access", None)
+    principal = getattr(request.state, "principal", None)
+    if access is None or principal is None:
+        return []
+    clauses: list[Any] = access.ticket_filter(principal)
+    return clauses
+
+
 def api_router(
     settings: TicketCoreSettings,
     sessions: async_sessionmaker[AsyncSession],
@@ -226,6 +237,7 @@ def api_router(
 
     @router.get("/tickets", response_model=TicketPage)
     async def list_tickets(
+        visible: Annotated[list[Any], Depends(visibility)],
         contact_email: str | None = None,
         status: Annotated[Category | None, Query(description="A status category.")] = None,
         status_id: Annotated[int | None, Query(description="A custom status.")] = None,
@@ -242,7 +254,7 @@ def api_router(
         offset: Annotated[int, Query(ge=0)] = 0,
         x_agent_id: ViewerHeader = None,
     ) -> TicketPage:
-        where = _filters(
+        where = visible + _filters(
             contact_email,
             status,
             status_id,
@@ -278,11 +290,17 @@ def api_router(
             return ticket
 
     @router.post("/tickets/{ticket_id}/replies", response_model=MessageOut, status_code=201)
-    async def reply(ticket_id: int, body: ReplyIn) -> MessageOut:
+    async def reply(ticket_id: int, body: ReplyIn, author: OptionalAgent) -> MessageOut:
         files = tuple(await verified(blobs, body.attachments))
-        request = ReplyRequest(body.text, body.html, body.internal, body.channel, files)
+        request = ReplyRequest(
+            body.text, body.html, body.internal, body.channel, files, author_agent_id=author
+        )
         try:
             async with sessions() as session, session.begin():
+                if author is not None and not await wrepo.active_agents(session, [author]):
+                    raise HTTPException(
+                        status_code=403, detail=f"agent {author} does not exist or is deactivated"
+                    )
                 row, outbox_ids = await add_reply(session, ticket_id, request, reply_settings)
         except TicketNotFound as exc:
             raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found") from exc

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, NoReturn, TypeVar
 
-from fastapi import Header, HTTPException, Query
+from fastapi import Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
@@ -17,8 +17,8 @@ Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 AGENT_HEADER_DOC = (
-    "The acting agent's id. Until agent authentication exists (its own issue) the caller "
-    "names the agent; the agent must exist and be active."
+    "The acting agent's id, for callers with the service token (a logged-in agent acts as "
+    "themselves); the agent must exist and be active."
 )
 
 
@@ -31,9 +31,18 @@ class Page(BaseModel, Generic[T]):
 
 
 def bearer_auth(settings: TicketCoreSettings) -> Callable[..., Awaitable[None]]:
-    """The optional shared bearer token (``TICKET_CORE_API_TOKEN``)."""
+    """Authentication for a router: the service token, or an agent session (``access``).
 
-    async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
+    A router included in ``app.py`` behind a router class (``access.protect``) has been
+    checked already; one that was not is for administrators (and services) only."""
+
+    async def authorised(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> None:
+        access = getattr(request.app.state, "agent_access", None)
+        if access is not None:
+            await access.admin_router(request)
+            return
         if settings.api_token is None:
             return
         expected = f"Bearer {settings.api_token}"
@@ -64,3 +73,38 @@ def refused(exc: IntegrityError, what: str) -> NoReturn:
             status_code=422, detail=f"{what} refers to something that does not exist"
         ) from exc
     raise HTTPException(status_code=422, detail=f"{what}: {constraint or 'invalid'}") from exc
+
+
+async def acting_agent(
+    request: Request,
+    x_agent_id: Annotated[
+        int | None, Header(alias="X-Agent-Id", description=AGENT_HEADER_DOC)
+    ] = None,
+) -> int:
+    """The agent a change is made by: the logged-in agent, or ``X-Agent-Id`` (required)
+    when a service calls with the API token."""
+    principal = getattr(request.state, "principal", None)
+    own = getattr(principal, "agent_id", None)
+    if principal is not None and not getattr(principal, "service", True) and own is not None:
+        return int(own)
+    if x_agent_id is None:
+        raise HTTPException(status_code=422, detail="X-Agent-Id is required with the API token")
+    return x_agent_id
+
+
+async def optional_agent(
+    request: Request,
+    x_agent_id: Annotated[
+        int | None, Header(alias="X-Agent-Id", description=AGENT_HEADER_DOC)
+    ] = None,
+) -> int | None:
+    """Like ``acting_agent``, but None when a service names no agent."""
+    principal = getattr(request.state, "principal", None)
+    own = getattr(principal, "agent_id", None)
+    if principal is not None and not getattr(principal, "service", True) and own is not None:
+        return int(own)
+    return x_agent_id
+
+
+ActingAgent = Annotated[int, Depends(acting_agent)]
+OptionalAgent = Annotated[int | None, Depends(optional_agent)]

@@ -14,13 +14,18 @@ from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES, TICKET_EVENTS
+from redis.asyncio import Redis
 from sqlalchemy import text
 
+from .access import AgentAccess, session_store
 from .agents_api import agents_router
 from .api import api_router
 from .attachments_api import attachments_router
+from .audience_api import audience_router
+from .auth_api import auth_router
 from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
+from .canned_api import canned_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
@@ -32,9 +37,11 @@ from .handlers import (
     TriggerEventsHandler,
     is_transient,
 )
+from .login_guard import LoginGuard
 from .macros_api import macros_router
-from .org_api import org_router
+from .org_api import company_categories_router, org_router
 from .outbox import OutboxRelay
+from .rating_api import rating_routers
 from .routing_api import routing_router
 from .routing_cache import SNAPSHOTS
 from .service_objects_api import service_objects_router
@@ -129,27 +136,53 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
                 await task
         await engine.dispose()
 
-    return build_app(
+    # Agent auth (docs/agent-auth.md): every router goes behind one router class.
+    redis = Redis.from_url(settings.redis_url)
+    access = AgentAccess(settings, sessions, session_store(redis, settings))
+    guard = LoginGuard(
+        redis,
+        max_failures=settings.login_max_failures,
+        lockout_seconds=int(settings.login_lockout_minutes * 60),
+    )
+    auth_public, auth_own, auth_admin = auth_router(settings, sessions, access, guard)
+    ratings_public, ratings_for_agents = rating_routers(settings, sessions, relay)
+    tickets, directory, config = (
+        access.ticket_router,
+        access.directory_router,
+        access.settings_router,
+    )
+
+    app = build_app(
         settings,
         broker,
         readiness=readiness,
         on_startup=[start_background],
-        on_shutdown=[stop_background_and_engine],
+        on_shutdown=[stop_background_and_engine, redis.aclose],
         routers=[
-            api_router(settings, sessions, relay, blobs),
-            attachments_router(settings, sessions, blobs),
-            workflow_router(settings, sessions, relay),
-            agents_router(settings, sessions),
-            org_router(settings, sessions),
-            catalog_router(settings, sessions),
-            channel_accounts_router(settings, sessions),
-            sms_router(settings, sessions),
+            access.protect(api_router(settings, sessions, relay, blobs), tickets),
+            access.protect(attachments_router(settings, sessions, blobs), tickets),
+            access.protect(workflow_router(settings, sessions, relay), tickets),
+            access.protect(collab_router(settings, sessions, relay), tickets),
+            access.protect(canned_router(settings, sessions), tickets),
+            access.protect(ratings_for_agents, tickets),
+            access.protect(ratings_public, access.public_router),
+            access.protect(macros_router(settings, sessions, relay), tickets),
+            access.protect(agents_router(settings, sessions, access.agent_changed), config),
+            access.protect(company_categories_router(settings, sessions), config),
+            access.protect(org_router(settings, sessions), directory),
+            access.protect(catalog_router(settings, sessions), config),
+            access.protect(channel_accounts_router(settings, sessions), config),
+            access.protect(sms_router(settings, sessions), config),
+            access.protect(triggers_router(settings, sessions), config),
+            access.protect(sla_router(settings, sessions), config),
+            access.protect(routing_router(settings, sessions, relay), config),
+            access.protect(service_objects_router(settings, sessions), config),
+            access.protect(auth_public, access.public_router),
+            access.protect(auth_own, access.agent_router),
+            access.protect(auth_admin, config),
             calls_internal_router(sessions),
-            triggers_router(settings, sessions),
-            macros_router(settings, sessions, relay),
-            sla_router(settings, sessions),
-            routing_router(settings, sessions, relay),
-            service_objects_router(settings, sessions),
-            collab_router(settings, sessions, relay),
+            audience_router(sessions),
         ],
     )
+    app.state.agent_access = access
+    return app

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import channel_accounts as store
+from .api_common import bearer_auth
 from .settings import TicketCoreSettings
 
 log = get_logger(__name__)
@@ -99,12 +100,7 @@ def channel_accounts_router(
             )
         return box
 
-    async def agent(authorization: Annotated[str | None, Header()] = None) -> None:
-        if settings.api_token is None:
-            return
-        expected = f"Bearer {settings.api_token}"
-        if authorization is None or not pysecrets.compare_digest(authorization, expected):
-            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+    agent = bearer_auth(settings)  # the API token or an agent session (access.py)
 
     async def service(authorization: Annotated[str | None, Header()] = None) -> None:
         if not own.internal_token:

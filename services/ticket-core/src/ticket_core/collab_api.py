@@ -16,11 +16,9 @@ from . import repository as repo
 from . import workflow_repo as wrepo
 from .api import _TICKET_COLUMNS, TicketOut, _joined, _ticket_out, ticket_detail
 from .api_common import Limit, Offset, Page, bearer_auth, not_found
-from .canned_api import canned_router
 from .escalation import EscalationConflict, EscalationDone, escalate, return_to_first_line
 from .models_collab import escalations
 from .outbox import OutboxRelay
-from .rating_api import rating_routers
 from .replies import ReplySettings, TicketNotFound
 from .settings import TicketCoreSettings
 from .workflow import WorkflowError
@@ -151,8 +149,4 @@ def collab_router(
             found = {int(r["id"]): _ticket_out(dict(r), now) for r in rows.mappings()}
         return Page(total=total, items=[found[i] for i in ids if i in found])
 
-    public, ratings = rating_routers(settings, sessions, relay)
-    combined = APIRouter()
-    for part in (router, canned_router(settings, sessions), ratings, public):
-        combined.include_router(part)
-    return combined
+    return router

@@ -80,7 +80,10 @@ async def _record(
 ) -> EscalationDone:
     """The note, the audit row and the ``ticket.escalated`` event of a pass (either way)."""
     message, note_outbox = await add_reply(
-        session, ticket_id, ReplyRequest(note, internal=True, agent_id=agent_id), reply_settings
+        session,
+        ticket_id,
+        ReplyRequest(note, internal=True, author_agent_id=agent_id),
+        reply_settings,
     )
     actor = Actor.agent(agent_id)
     change = FieldChange("escalation_line", 3 - line, line)

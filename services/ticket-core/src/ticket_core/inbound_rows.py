@@ -55,8 +55,6 @@ SENDER_ID = "sender.id"
 SENDER_EMAIL = "sender.email"
 SENDER_PHONE = "sender.phone"
 SENDER_NAME = "sender.name"
-# The agent who wrote a mail recorded as their comment.
-AUTHOR_AGENT_ID = "author_agent_id"
 
 
 def sender_fields(message: InboundMessage) -> dict[str, str]:
@@ -81,10 +79,9 @@ def message_row(
     fields = dict(message.fields)
     if contact_id is None:
         fields |= sender_fields(message)
-    if author_agent_id is not None:
-        fields[AUTHOR_AGENT_ID] = str(author_agent_id)
     return {
         "ticket_id": ticket_id,
+        "author_agent_id": author_agent_id,
         "kind": kind,
         "channel": message.channel.value,
         "author_contact_id": contact_id,

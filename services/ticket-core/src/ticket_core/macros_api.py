@@ -11,9 +11,9 @@ nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +23,7 @@ from . import repository as repo
 from . import workflow_repo as wrepo
 from .api import TicketOut, ticket_detail
 from .api_common import (
-    AGENT_HEADER_DOC,
+    ActingAgent,
     Limit,
     Name,
     Offset,
@@ -40,7 +40,7 @@ from .trigger_actions import ActionError, ActionList, dump_actions, parse_action
 from .trigger_executor import Provenance, execute, executor_settings
 from .triggers_api import check_actions_exist
 
-AgentHeader = Annotated[int, Header(alias="X-Agent-Id", description=AGENT_HEADER_DOC)]
+AgentHeader = ActingAgent  # the logged-in agent, or X-Agent-Id under the service token
 
 
 class MacroIn(BaseModel):

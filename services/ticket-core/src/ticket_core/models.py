@@ -297,6 +297,13 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = _ts(nullable=True)
     received_at: datetime | None = _ts(nullable=True)
     created_at: datetime | None = _ts(default_now=True)
+    # --- agent auth (migration 0009) ---
+    author_agent_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("agents.id", name="fk_messages_author_agent_id"), index=True
+        ),
+    )
 
 
 class OutboxEvent(SQLModel, table=True):

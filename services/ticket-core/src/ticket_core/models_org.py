@@ -70,6 +70,12 @@ class Agent(SQLModel, table=True):
         default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
     )
     created_at: datetime | None = _created()
+    # --- agent auth (migration 0009) ---
+    login: str | None = Field(default=None, sa_column=Column(Text, unique=True))  # lower-case
+    password_hash: str | None = Field(default=None, sa_column=Column(Text))  # argon2id
+    password_changed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
 
 
 class Company(SQLModel, table=True):

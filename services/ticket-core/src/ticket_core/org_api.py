@@ -93,9 +93,10 @@ def _values(body: CompanyIn | CompanyPatch) -> dict[str, Any]:
     return values
 
 
-def org_router(
+def company_categories_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
+    """Company categories: settings (administrators write them)."""
     router = APIRouter(
         prefix="/api/v1", tags=["companies"], dependencies=[Depends(bearer_auth(settings))]
     )
@@ -123,6 +124,17 @@ def org_router(
         except IntegrityError as exc:
             refused(exc, f"company category {category_id}")
         return Response(status_code=204)
+
+    return router
+
+
+def org_router(
+    settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
+) -> APIRouter:
+    """Companies and their domains."""
+    router = APIRouter(
+        prefix="/api/v1", tags=["companies"], dependencies=[Depends(bearer_auth(settings))]
+    )
 
     @router.get("/companies", response_model=Page[CompanyOut])
     async def list_companies(

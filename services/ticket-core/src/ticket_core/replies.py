@@ -63,7 +63,7 @@ class ReplyRequest:
     channel: Channel | None = None
     attachments: tuple[AttachmentRef, ...] = ()
     automatic: bool = False  # sent by the system (a trigger): Auto-Submitted on email
-    agent_id: int | None = None  # the author, when known (not notified of their own mention)
+    author_agent_id: int | None = None  # the agent who wrote it (not notified of a self-mention)
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ async def add_reply(
         "html": request.html,
         "attachments": [a.model_dump(mode="json") for a in request.attachments],
         "created_at": now,
+        "author_agent_id": request.author_agent_id,
     }
     outbound: OutboundMessage | None = None
     internal_ticket = await ticket_is_internal(session, ticket["type_id"])
@@ -206,7 +207,8 @@ async def add_reply(
         **(event_fields or {}),
     )
     pending = [(TICKET_EVENTS.name, event.model_dump_json())]
-    mentioned = [a for a in await mentioned_agents(session, request.text) if a != request.agent_id]
+    mentions = await mentioned_agents(session, request.text)
+    mentioned = [a for a in mentions if a != request.author_agent_id]
     if mentioned:
         mention = mention_event(
             ticket,
@@ -214,7 +216,7 @@ async def add_reply(
             message_id,
             row["channel"],
             internal=internal_ticket,
-            actor_agent_id=request.agent_id,
+            actor_agent_id=request.author_agent_id,
         )
         pending.append((TICKET_EVENTS.name, mention.model_dump_json()))
     if outbound is not None:

@@ -54,3 +54,22 @@ class TicketCoreSettings(ServiceSettings):
         description="How long a replica reuses the routing table it read (changes made on "
         "another replica apply within this time).",
     )
+    # --- agent auth (docs/agent-auth.md) ---
+    session_idle_seconds: float = Field(
+        default=8 * 3600.0, gt=0, description="A session unused this long ends (sliding)."
+    )
+    session_max_age_seconds: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="A session ends this long after login."
+    )
+    session_cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over HTTPS only."
+    )
+    session_cookie_domain: str | None = Field(
+        default=None, description="Cookie domain, to share the session with the gateway's host."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins in a row before the login is locked."
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0, gt=0, description="How long a locked login stays locked."
+    )

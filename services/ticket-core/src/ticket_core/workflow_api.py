@@ -1,32 +1,34 @@
 """Changing tickets over HTTP: one ticket (PATCH), many (bulk), and the audit trail.
 
-The acting agent is named by the ``X-Agent-Id`` header for now: there is no agent
-authentication yet (its own issue), so the header is trusted; the agent must exist and
-be active (403 otherwise).
+The acting agent is the logged-in agent, or the ``X-Agent-Id`` header when a service calls
+with the API token (``api_common.acting_agent``); the agent must exist and be active (403
+otherwise). A specialist's bulk change skips the tickets they may not see ("ticket not
+found").
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import repository as repo
 from . import ticket_fields
 from . import workflow_repo as wrepo
+from .access import principal_of
 from .api import TicketOut, ticket_detail
-from .api_common import AGENT_HEADER_DOC, Limit, Offset, Page, bearer_auth, not_found
+from .api_common import ActingAgent, Limit, Offset, Page, bearer_auth, not_found
 from .audit import Actor, audit_page
 from .models import TicketStatus as Category
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
 from .workflow import KEEP, ChangeRequest, Outcome, WorkflowError, apply_changes
 
-AgentHeader = Annotated[int, Header(alias="X-Agent-Id", description=AGENT_HEADER_DOC)]
+AgentHeader = ActingAgent  # the logged-in agent, or X-Agent-Id under the service token
 _NOT_NULL = ("status_id", "status", "pending_until", "priority_id")
 _NULLABLE = (
     "type_id",
@@ -169,16 +171,26 @@ def workflow_router(
             return ticket
 
     @router.post("/tickets/bulk", response_model=BulkResult, summary="Change many tickets")
-    async def bulk_change(body: BulkChange, x_agent_id: AgentHeader) -> BulkResult:
+    async def bulk_change(
+        body: BulkChange, x_agent_id: AgentHeader, request: Request
+    ) -> BulkResult:
         """Applies the change to each ticket it is allowed on; the others are listed with
         the reason (a ticket missing, a transition the rules refuse)."""
+        access = getattr(request.app.state, "agent_access", None)
+        ids = list(body.ticket_ids)
+        hidden: dict[int, str] = {}
+        if access is not None:
+            visible = await access.visible_ticket_ids(principal_of(request), ids)
+            hidden = {t: "ticket not found" for t in ids if t not in visible}
+            ids = [t for t in ids if t in visible]
         async with sessions() as session, session.begin():
-            outcome = await change(session, body.ticket_ids, body, x_agent_id)
+            outcome = await change(session, ids, body, x_agent_id)
         relay.notify()
+        failed = {**outcome.failed, **hidden}
         return BulkResult(
             updated=outcome.updated,
             unchanged=outcome.unchanged,
-            failed=[BulkFailure(ticket_id=t, error=e) for t, e in outcome.failed.items()],
+            failed=[BulkFailure(ticket_id=t, error=e) for t, e in failed.items()],
         )
 
     @router.get("/tickets/{ticket_id}/audit", response_model=Page[AuditOut])
