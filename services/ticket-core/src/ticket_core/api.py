@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.records import Channel
 from pydantic import BaseModel, Field
@@ -27,12 +27,7 @@ from .sla_tickets import reaction_met
 from .statuses import resolution_seconds
 from .ticket_fields import hide_attributes
 
-ViewerHeader = Annotated[
-    int | None,
-    Header(
-        alias="X-Agent-Id", description="The viewing agent: custom attributes its role may see."
-    ),
-]
+ViewerHeader = OptionalAgent  # the viewing agent: custom attributes its role may see
 
 
 class MessageOut(BaseModel):
@@ -237,6 +232,7 @@ def api_router(
 
     @router.get("/tickets", response_model=TicketPage)
     async def list_tickets(
+        x_agent_id: ViewerHeader,
         visible: Annotated[list[Any], Depends(visibility)],
         contact_email: str | None = None,
         status: Annotated[Category | None, Query(description="A status category.")] = None,
@@ -252,7 +248,6 @@ def api_router(
         overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
-        x_agent_id: ViewerHeader = None,
     ) -> TicketPage:
         where = visible + _filters(
             contact_email,
@@ -283,7 +278,7 @@ def api_router(
         return TicketPage(total=int(total or 0), items=items)
 
     @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-    async def get_ticket(ticket_id: int, x_agent_id: ViewerHeader = None) -> TicketOut:
+    async def get_ticket(ticket_id: int, x_agent_id: ViewerHeader) -> TicketOut:
         async with sessions() as session:
             ticket = await ticket_detail(session, ticket_id)
             await hide_attributes(session, [ticket], x_agent_id)
