@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 
 from .handlers import TicketEventsHandler
 from .messenger_parts import PartLog
+from .notification_source import NotificationSource
+from .notifications import NotificationsHandler
 from .push import PushPublisher
 from .send_log import SendLog
 from .sending import EmailChannel, OutboundSender
@@ -55,15 +57,18 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     sms_providers = SmsProviders(settings.provider_timeout_seconds)
     sms_log = SmsLog(redis, settings.send_state_ttl_seconds)
     sms_poller = SmsStatusPoller(settings, broker, accounts, sms_providers, sms_log)
+    send_log = SendLog(redis, settings.send_state_ttl_seconds)
+    smtp = SmtpSender(settings)
+    sms = SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log)
     sender = OutboundSender(
         broker,
-        SendLog(redis, settings.send_state_ttl_seconds),
+        send_log,
         {
-            Channel.EMAIL: EmailChannel(settings, SmtpSender(settings), blobs),
+            Channel.EMAIL: EmailChannel(settings, smtp, blobs),
             Channel.TELEGRAM: telegram,
             Channel.VIBER: viber,
             Channel.VK: VkChannel(settings, accounts, blobs, parts, sent),
-            Channel.SMS: SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log),
+            Channel.SMS: sms,
         },
         settings.service_name,
     )
@@ -81,6 +86,19 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         handler=TicketEventsHandler(push),
         settings=settings,
     )
+    notification_source = NotificationSource(
+        settings.ticket_core_url,
+        settings.internal_token,
+        config_ttl_seconds=settings.notification_config_ttl_seconds,
+    )
+    if settings.notifications_enabled:
+        subscribe_batches(
+            broker,
+            TICKET_EVENTS,
+            group_id=f"{settings.consumer_group}.notifications",
+            handler=NotificationsHandler(settings, notification_source, send_log, smtp, sms),
+            settings=settings,
+        )
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
 
@@ -95,6 +113,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             viber.aclose,
             sms_providers.aclose,
             accounts.aclose,
+            notification_source.aclose,
             redis.aclose,
         ],
     )

@@ -47,3 +47,6 @@ class NotifierSettings(ServiceSettings):
     sms_default_account: str | None = None
     sms_poll_interval_seconds: float = 30.0
     sms_poll_max_age_seconds: float = 2 * 24 * 3600.0
+    # Notifications (types, templates and options come from ticket-core, cached this long).
+    notifications_enabled: bool = True
+    notification_config_ttl_seconds: float = 5.0

@@ -24,6 +24,7 @@ from .channel_accounts_api import channel_accounts_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
 from .handlers import DeliveryEventsHandler, InboundMessagesHandler, is_transient
+from .notifications_api import notifications_router
 from .org_api import org_router
 from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
@@ -110,5 +111,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             channel_accounts_router(settings, sessions),
             sms_router(settings, sessions),
             calls_internal_router(sessions),
+            notifications_router(settings, sessions),
         ],
     )

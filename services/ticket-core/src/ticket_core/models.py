@@ -246,5 +246,6 @@ class OutboxEvent(SQLModel, table=True):
 # Tables defined next to their code, imported here so the metadata (and Alembic) has them.
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
+from .models_notifications import NotificationTypeRow  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401

@@ -240,7 +240,7 @@ async def apply_to_locked(
         after["updated_at"] = now
         rows.append(after)
         audit.extend(audit_rows(ticket_id, actor, changes, now, request.reason))
-        events.extend(_events(before, after, changes, catalog))
+        events.extend(_events(before, after, changes, catalog, actor))
         outcome.updated.append(ticket_id)
         outcome.tickets[ticket_id] = after
     await wrepo.write_tickets(session, rows)
@@ -257,7 +257,11 @@ def _pair(ticket: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _events(
-    before: dict[str, Any], after: dict[str, Any], changes: list[FieldChange], catalog: Catalog
+    before: dict[str, Any],
+    after: dict[str, Any],
+    changes: list[FieldChange],
+    catalog: Catalog,
+    actor: Actor,
 ) -> list[TicketEvent]:
     fields = {c.field for c in changes}
     kinds = []
@@ -279,6 +283,7 @@ def _events(
             previous_status=before["status"] if kind is TicketEventKind.STATUS_CHANGED else None,
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
+            actor_agent_id=actor.agent_id,
         )
         for kind in kinds
     ]
