@@ -132,6 +132,7 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "NOTIFIER_PUBLIC_WEBHOOK_BASE_URL": PUBLIC_GATEWAY_URL,
             "NOTIFIER_SMS_DEFAULT_ACCOUNT": "sms_twilio",
             "NOTIFIER_SMS_POLL_INTERVAL_SECONDS": "0.5",
+            "NOTIFIER_NOTIFICATION_CONFIG_TTL_SECONDS": "0.5",
         },
         "telephony": {
             "TELEPHONY_TICKET_CORE_URL": core,
