@@ -21,6 +21,7 @@ from .messenger_parts import PartLog
 from .notification_source import NotificationSource
 from .notifications import NotificationsHandler
 from .push import PushPublisher
+from .rate_limits import RateLimiter
 from .send_log import SendLog
 from .sending import EmailChannel, OutboundSender
 from .settings import NotifierSettings
@@ -52,14 +53,19 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         if settings.media_link_key and settings.public_media_base_url
         else None
     )
-    telegram = TelegramChannel(settings, accounts, blobs, parts, sent)
+    limiter = (
+        RateLimiter(redis, settings.rate_limit_max_wait_seconds)
+        if settings.rate_limits_enabled
+        else None
+    )
+    telegram = TelegramChannel(settings, accounts, blobs, parts, sent, limiter)
     viber = ViberChannel(settings, accounts, parts, sent, links)
     sms_providers = SmsProviders(settings.provider_timeout_seconds)
     sms_log = SmsLog(redis, settings.send_state_ttl_seconds)
     sms_poller = SmsStatusPoller(settings, broker, accounts, sms_providers, sms_log)
     send_log = SendLog(redis, settings.send_state_ttl_seconds)
     smtp = SmtpSender(settings)
-    sms = SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log)
+    sms = SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log, limiter)
     sender = OutboundSender(
         broker,
         send_log,
