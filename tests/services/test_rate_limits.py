@@ -4,19 +4,23 @@ Telegram sender holding a chat to its bucket (fake Telegram API)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from devstack.test_system import TELEGRAM_TOKEN, Fakes
 from helpdesk_common.blobstore import FilesystemBlobStore
+from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccount
-from helpdesk_common.consuming import TransientError
+from helpdesk_common.consuming import Delivery, TransientError
 from helpdesk_common.records import Channel, OutboundMessage
 from helpdesk_common.sent_messages import SentMessageMap
 from notifier.messenger_parts import PartLog
-from notifier.rate_limits import Limit, RateLimiter
+from notifier.rate_limits import Limit, RateLimited, RateLimiter
+from notifier.send_log import SendLog
+from notifier.sending import OutboundSender
 from notifier.settings import NotifierSettings
 from notifier.telegram_sender import TelegramChannel
 from redis.asyncio import Redis
@@ -102,3 +106,64 @@ async def test_telegram_holds_a_chat_to_its_bucket_and_lets_other_chats_go(
         for chat in (busy, other)
     }
     assert texts == {busy: ["first"], other: ["elsewhere"]}
+
+
+@dataclass
+class Raw:
+    topic: str = "outbound.messages.v1"
+    partition: int = 0
+    offset: int = 0
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+async def test_a_rate_limited_ticket_does_not_hold_up_the_others_in_its_batch(
+    redis: Redis, fakes: Fakes, infra: Any, tmp_path: Path
+) -> None:
+    settings = NotifierSettings(
+        telegram_api_base_url=fakes.telegram.base_url,
+        telegram_chat_rate=0.01,
+        kafka_bootstrap_servers=infra.kafka,
+    )
+    channel = TelegramChannel(
+        settings,
+        Directory(),  # type: ignore[arg-type]
+        FilesystemBlobStore(tmp_path),
+        PartLog(redis, 600),
+        SentMessageMap(redis),
+        RateLimiter(redis, max_wait_seconds=0.2),
+    )
+    broker = make_broker(settings)
+    await broker.connect()
+    sender = OutboundSender(broker, SendLog(redis, 600), {Channel.TELEGRAM: channel}, "test")
+    account = name("bot")
+    busy, other = str(uuid.uuid4().int % 10**9), str(uuid.uuid4().int % 10**9)
+
+    def delivery(ticket_id: int, chat: str, text: str) -> Delivery[OutboundMessage]:
+        record = OutboundMessage(
+            ticket_id=ticket_id,
+            channel=Channel.TELEGRAM,
+            channel_account=account,
+            recipient=chat,
+            text=text,
+        )
+        return Delivery(record, Raw())
+
+    batch = [
+        delivery(1, busy, "one"),
+        delivery(1, busy, "two"),  # the chat has no token left: ticket 1 waits
+        delivery(1, busy, "three"),  # behind "two", in order
+        delivery(2, other, "four"),  # another ticket goes out meanwhile
+    ]
+    try:
+        with pytest.raises(RateLimited):
+            await sender(batch)
+    finally:
+        await channel.aclose()
+        await broker.stop()
+    sent = {
+        chat: [c.params["text"] for c in fakes.telegram.calls_of("sendMessage", chat_id=chat)]
+        for chat in (busy, other)
+    }
+    assert sent == {busy: ["one"], other: ["four"]}

@@ -24,6 +24,7 @@ from helpdesk_common.records import Channel, OutboundMessage, TicketEvent, Ticke
 from .notification_email import compose_notification
 from .notification_plan import Notice, candidate_types, mentioned_ids, plan
 from .notification_source import NotificationSource
+from .rate_limits import RateLimited
 from .send_log import SendLog, SendState
 from .settings import NotifierSettings
 from .sms_sender import SmsChannel
@@ -59,14 +60,24 @@ class NotificationsHandler:
             return
         contexts = await self._source.contexts([_context_request(e) for e in events])
         sent = 0
+        held: set[int] = set()  # tickets held by a rate limit: their later events wait too
+        limited: RateLimited | None = None
         for event, context in zip(events, contexts, strict=True):
             if context is None:
                 log.info("notification_ticket_gone", ticket_id=event.ticket_id)
                 continue
+            if event.ticket_id in held:
+                continue
             with correlation.bound(event.correlation_id):
-                for notice in plan(event, context, config):
-                    sent += await self._send(event, notice, config.get("settings", {}))
+                try:
+                    for notice in plan(event, context, config):
+                        sent += await self._send(event, notice, config.get("settings", {}))
+                except RateLimited as exc:
+                    held.add(event.ticket_id)
+                    limited = limited or exc
         log.info("notifications_handled", events=len(events), sent=sent)
+        if limited is not None:
+            raise limited  # the batch is retried; what was sent is skipped then
 
     async def _send(self, event: TicketEvent, notice: Notice, settings: dict[str, Any]) -> int:
         outbound_id = notice.outbound_id(event.event_id)

@@ -6,8 +6,10 @@ names, atomically (a Lua script, Redis's own clock), or from none and answers ho
 to wait: a Telegram message needs both its chat's bucket and the bot's global bucket.
 
 ``RateLimiter.acquire`` waits (asyncio sleep: other coroutines go on) until the tokens
-are there, up to ``max_wait`` in total; past that it raises ``TransientError`` so the
-batch is retried later instead of holding the consumer.
+are there, up to ``max_wait`` in total; past that it raises ``RateLimited`` (transient):
+the consumer sends the batch's records of other tickets first, then the batch is retried
+(records already sent are skipped by the send log), so one busy chat does not hold up
+the others.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ return 0
 """
 
 
+class RateLimited(TransientError):
+    """A bucket stays empty longer than a send may wait: retry the batch later (records
+    of other tickets in the batch are sent first: see ``OutboundSender``)."""
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str
@@ -88,6 +95,6 @@ class RateLimiter:
                 return
             if waited + wait > self._max_wait:
                 names = ", ".join(limit.name for limit in limits)
-                raise TransientError(f"rate limited ({names}): retry in {wait:.1f}s")
+                raise RateLimited(f"rate limited ({names}): retry in {wait:.1f}s")
             await asyncio.sleep(wait)
             waited += wait
