@@ -21,7 +21,12 @@ import httpx
 import pytest
 from devstack.probes import eventually, produce_records
 from devstack.stack import Stack
-from devstack.test_system import Fakes, MailSink, ensure_sms_and_phone_accounts
+from devstack.test_system import (
+    INTERNAL_TOKEN,
+    Fakes,
+    MailSink,
+    ensure_sms_and_phone_accounts,
+)
 from helpdesk_common.notification_templates import TYPES
 from helpdesk_common.records import (
     Channel,
@@ -75,11 +80,12 @@ async def configure(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> 
 async def assigned_ticket(
     desk: Desk,
     message: InboundMessage,
-    responsible: int,
+    responsible: int | None,
     actor: int,
     *,
     company_id: int | None = None,
     type_id: int | None = None,
+    **change: Any,
 ) -> dict[str, Any]:
     """A new ticket, assigned (and typed, and given a company) in the same transaction."""
     async with desk.sessions() as session, session.begin():
@@ -98,7 +104,7 @@ async def assigned_ticket(
                 .where(repo.contacts.c.id == ticket["contact_id"])
                 .values(company_id=company_id)
             )
-        request: dict[str, Any] = {"responsible_agent_id": responsible}
+        request: dict[str, Any] = {"responsible_agent_id": responsible, **change}
         if type_id is not None:
             request["type_id"] = type_id
         outcome = await apply_changes(
@@ -329,3 +335,71 @@ async def test_templates_and_layout_are_validated_at_save(api: httpx.AsyncClient
             "variables"
         ]
     )
+
+
+async def test_observers_and_the_groups_notify_list_hear_of_a_new_ticket(
+    api: httpx.AsyncClient, desk: Desk, mail_sink: MailSink
+) -> None:
+    listed, unlisted, observer = await desk.agent(), await desk.agent(), await desk.agent()
+    group = await desk.group([listed, unlisted])
+    members = await api.put(
+        f"/api/v1/notifications/groups/{group}/members", json={"agent_ids": [listed]}
+    )
+    assert members.status_code == 200, members.text
+    ticket = await assigned_ticket(
+        desk,
+        webform(f"{unique('c')}@example.com"),
+        None,
+        await desk.agent(),
+        responsible_group_id=group,
+        observer_agent_ids=frozenset({observer}),
+    )
+    new = f"New ticket: {ticket['subject']} [#{ticket['number']}]"
+    assigned = f"Ticket assigned: {ticket['subject']} [#{ticket['number']}]"
+    for agent_id in (listed, observer):
+        # both events: the ticket is new, and its responsible (the group) was set
+        mails = await eventually(
+            mails_to(mail_sink, await agent_email(desk, agent_id)),
+            lambda m: len(m) == 2,
+            TIMEOUT,
+            f"mails to agent {agent_id}",
+        )
+        assert sorted(m["Subject"] for m in mails) == sorted([new, assigned])
+    # the group's other member is not on its notify list: nothing
+    assert await mails_to(mail_sink, await agent_email(desk, unlisted))() == []
+
+
+async def test_profiles_lists_and_the_internal_api_refuse_bad_input(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    agent_id = await desk.agent()
+    bad_phone = await api.put(
+        f"/api/v1/notifications/agents/{agent_id}", json={"mobile_phone": "call me"}
+    )
+    assert bad_phone.status_code == 422
+    assert (await api.put("/api/v1/notifications/agents/987654321", json={})).status_code == 404
+    group = await desk.group()
+    unknown = await api.put(
+        f"/api/v1/notifications/groups/{group}/members", json={"agent_ids": [987654321]}
+    )
+    assert unknown.status_code == 422 and "987654321" in unknown.json()["detail"]
+    no_token = await api.get("/internal/v1/notifications/config")
+    assert no_token.status_code == 401
+    wrong = await api.post(
+        "/internal/v1/notifications/contexts",
+        json={"items": [{"ticket_id": 1}]},
+        headers={"Authorization": "Bearer nope"},
+    )
+    assert wrong.status_code == 401
+    ticket = await assigned_ticket(desk, webform(f"{unique('c')}@example.com"), agent_id, agent_id)
+    answer = await api.post(
+        "/internal/v1/notifications/contexts",
+        json={"items": [{"ticket_id": ticket["id"], "first_message": True}, {"ticket_id": -1}]},
+        headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
+    )
+    assert answer.status_code == 200, answer.text
+    found, missing = answer.json()["items"]
+    assert missing is None
+    assert found["ticket"]["number"] == ticket["number"]
+    assert found["responsible_agent_id"] == agent_id and str(agent_id) in found["agents"]
+    assert found["message"]["kind"] == "customer" and found["message"]["text"]
