@@ -23,6 +23,7 @@ from notifier.send_log import SendLog
 from notifier.sending import OutboundSender
 from notifier.settings import NotifierSettings
 from notifier.telegram_sender import TelegramChannel
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 
@@ -70,7 +71,8 @@ async def test_acquire_waits_a_little_then_hands_over_to_the_batch_retry(redis: 
 
 class Directory:
     async def get_enabled(self, channel: Channel, account: str) -> ChannelAccount | None:
-        return ChannelAccount(channel=channel, name=account, secrets={"token": TELEGRAM_TOKEN})
+        secrets = {"token": SecretStr(TELEGRAM_TOKEN)}
+        return ChannelAccount(channel=channel, name=account, secrets=secrets)
 
 
 async def test_telegram_holds_a_chat_to_its_bucket_and_lets_other_chats_go(
