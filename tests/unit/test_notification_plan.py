@@ -321,3 +321,10 @@ def test_disabled_types_send_nothing_and_ids_are_stable() -> None:
     first, again = plan(e, context(), config()), plan(e, context(), config())
     assert [n.outbound_id(e.event_id) for n in first] == [n.outbound_id(e.event_id) for n in again]
     assert len({n.outbound_id(e.event_id) for n in first}) == len(first)
+
+
+def test_a_template_failing_on_the_data_skips_its_notice_only() -> None:
+    broken = config(**{"agent.ticket_created": {"subject": "{{ ticket.number / 0 }}"}})
+    notices = plan(event(K.TICKET_CREATED), context(), broken)
+    assert not addresses(notices, "agent.ticket_created")
+    assert addresses(notices, "contact.ticket_registered") == ["ann@client.test"]

@@ -24,11 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpdesk_common.logs import get_logger
 from helpdesk_common.notification_templates import TYPES, Audience, render_text
 from helpdesk_common.records import Channel, TicketEvent, TicketEventKind
 
 Json = dict[str, Any]
 K = TicketEventKind
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -242,19 +244,17 @@ def plan(event: TicketEvent, context: Json, config: Json) -> list[Notice]:
                     continue  # a public reply already reached that address itself
                 seen.add((channel, address.lower()))
                 variables = _variables(event, context, recipient)
-                notices.append(
-                    Notice(
-                        key,
-                        channel,
-                        address,
-                        recipient,
-                        subject=_one_line(render_text(type_config["subject"], variables)),
-                        text=render_text(
-                            type_config["body" if channel is Channel.EMAIL else "sms"], variables
-                        ).strip(),
-                        variables=variables,
-                    )
-                )
+                try:
+                    subject = _one_line(render_text(type_config["subject"], variables))
+                    text = render_text(
+                        type_config["body" if channel is Channel.EMAIL else "sms"], variables
+                    ).strip()
+                except Exception as exc:
+                    # Checked at save, yet a template can still fail on some data (1/0, a
+                    # sandbox refusal): that notice is skipped, the event is not poison.
+                    log.warning("notification_render_failed", type=key, error=repr(exc)[:300])
+                    continue
+                notices.append(Notice(key, channel, address, recipient, subject, text, variables))
     return notices
 
 
