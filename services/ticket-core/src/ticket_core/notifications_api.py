@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from . import notification_context as context
 from . import notifications_repo as nrepo
 from . import workflow_repo as wrepo
 from .api_common import Limit, Offset, Page, bearer_auth, not_found
@@ -275,15 +276,12 @@ def notifications_router(
     @internal.post("/contexts")
     async def contexts(body: ContextsIn) -> dict[str, Any]:
         """Contexts of the asked tickets (a missing ticket: null)."""
+        requests = [
+            context.ContextRequest(i.ticket_id, i.message_id, tuple(i.agent_ids), i.first_message)
+            for i in body.items
+        ]
         async with sessions() as session:
-            catalog = await load_catalog(session)
-            found = [
-                await nrepo.context(
-                    session, i.ticket_id, i.message_id, i.agent_ids, catalog, i.first_message
-                )
-                for i in body.items
-            ]
-        return {"items": found}
+            return {"items": await context.contexts(session, requests)}
 
     router.include_router(public)
     router.include_router(internal)
