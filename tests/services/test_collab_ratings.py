@@ -13,6 +13,7 @@ from ticket_core.ratings import (
     TokenExpired,
     TokenRefused,
     make_token,
+    page_url,
     rating_url,
     verify_token,
 )
@@ -198,3 +199,30 @@ async def test_forged_links_and_bad_input_are_refused(desk: Desk, tickets_api: A
     assert refused.status_code == 409 and "internal tickets are not rated" in refused.text
     missing = await tickets_api.get("/api/v1/tickets/999999999/rating")
     assert missing.status_code == 404
+
+
+async def test_the_notification_link_offers_the_ratings_and_records_nothing(
+    desk: Desk, tickets_api: Api
+) -> None:
+    agent = (await new_agent(tickets_api))["id"]
+    (ticket,) = await desk.tickets()
+    tid = ticket["id"]
+    await _status(tickets_api, tid, agent, "resolved")
+    page_path = urlsplit((await _links(tickets_api, tid))["links"]["good"]).path
+    page = await tickets_api.get(page_path)  # what a mail scanner or the customer opens
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    token = page_path.rsplit("/", 1)[1]
+    for rating in ("good", "neutral", "bad"):
+        assert f"href='{token}?rating={rating}'" in page.text
+    assert f"#{ticket['number']}" in page.text
+    assert (await _links(tickets_api, tid))["rating"] is None
+    forged = await tickets_api.get(page_path[:-3] + "AAA")
+    assert forged.status_code == 403
+
+
+def test_the_notification_link_is_a_signed_page_of_the_ticket() -> None:
+    settings = RatingSettings(rating_secret=SECRET, public_base_url="https://desk.example/")
+    url = page_url(7, settings)
+    assert url is not None and url.startswith("https://desk.example/rate/")
+    assert verify_token(SECRET, url.rsplit("/", 1)[1]) == 7
+    assert page_url(7, RatingSettings(rating_secret=None, secrets_key=None)) is None

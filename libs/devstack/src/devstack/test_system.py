@@ -133,6 +133,12 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "NOTIFIER_PUBLIC_WEBHOOK_BASE_URL": PUBLIC_GATEWAY_URL,
             "NOTIFIER_SMS_DEFAULT_ACCOUNT": "sms_twilio",
             "NOTIFIER_SMS_POLL_INTERVAL_SECONDS": "0.5",
+            "NOTIFIER_NOTIFICATION_CONFIG_TTL_SECONDS": "0.5",
+            # The fakes do not limit: tests send streams to one chat (limits: test_rate_limits)
+            "NOTIFIER_TELEGRAM_CHAT_RATE": "10000",
+            "NOTIFIER_TELEGRAM_CHAT_BURST": "10000",
+            "NOTIFIER_TELEGRAM_GLOBAL_RATE": "10000",
+            "NOTIFIER_SMS_RATE": "10000",
         },
         "telephony": {
             "TELEPHONY_TICKET_CORE_URL": core,

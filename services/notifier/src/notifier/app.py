@@ -19,7 +19,10 @@ from redis.asyncio import Redis
 from .audience import TicketAudience
 from .handlers import TicketEventsHandler
 from .messenger_parts import PartLog
+from .notification_source import NotificationSource
+from .notifications import NotificationsHandler
 from .push import PushPublisher
+from .rate_limits import RateLimiter
 from .send_log import SendLog
 from .sending import EmailChannel, OutboundSender
 from .settings import NotifierSettings
@@ -58,20 +61,28 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         if settings.media_link_key and settings.public_media_base_url
         else None
     )
-    telegram = TelegramChannel(settings, accounts, blobs, parts, sent)
+    limiter = (
+        RateLimiter(redis, settings.rate_limit_max_wait_seconds)
+        if settings.rate_limits_enabled
+        else None
+    )
+    telegram = TelegramChannel(settings, accounts, blobs, parts, sent, limiter)
     viber = ViberChannel(settings, accounts, parts, sent, links)
     sms_providers = SmsProviders(settings.provider_timeout_seconds)
     sms_log = SmsLog(redis, settings.send_state_ttl_seconds)
     sms_poller = SmsStatusPoller(settings, broker, accounts, sms_providers, sms_log)
+    send_log = SendLog(redis, settings.send_state_ttl_seconds)
+    smtp = SmtpSender(settings)
+    sms = SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log, links, limiter)
     sender = OutboundSender(
         broker,
-        SendLog(redis, settings.send_state_ttl_seconds),
+        send_log,
         {
-            Channel.EMAIL: EmailChannel(settings, SmtpSender(settings), blobs),
+            Channel.EMAIL: EmailChannel(settings, smtp, blobs),
             Channel.TELEGRAM: telegram,
             Channel.VIBER: viber,
             Channel.VK: VkChannel(settings, accounts, blobs, parts, sent),
-            Channel.SMS: SmsChannel(settings, accounts, sms_providers, parts, sent, sms_log, links),
+            Channel.SMS: sms,
         },
         settings.service_name,
     )
@@ -89,6 +100,19 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         handler=TicketEventsHandler(push),
         settings=settings,
     )
+    notification_source = NotificationSource(
+        settings.ticket_core_url,
+        settings.internal_token,
+        config_ttl_seconds=settings.notification_config_ttl_seconds,
+    )
+    if settings.notifications_enabled:
+        subscribe_batches(
+            broker,
+            TICKET_EVENTS,
+            group_id=f"{settings.consumer_group}.notifications",
+            handler=NotificationsHandler(settings, notification_source, send_log, smtp, sms),
+            settings=settings,
+        )
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
 
@@ -103,6 +127,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             viber.aclose,
             sms_providers.aclose,
             accounts.aclose,
+            notification_source.aclose,
             redis.aclose,
             *([audience.aclose] if audience else []),
         ],

@@ -15,6 +15,7 @@ from helpdesk_common.records import Channel, DeliveryEvent, DeliveryState, Outbo
 from helpdesk_common.topics import DELIVERY_EVENTS
 
 from .email_compose import compose
+from .rate_limits import RateLimited
 from .send_log import SendLog, SendState
 from .settings import NotifierSettings
 from .smtp_sender import PermanentSendError, SmtpSender
@@ -114,6 +115,19 @@ class OutboundSender:
         log.warning("outbound_failed", channel=outbound.channel.value, reason=reason[:300])
 
     async def __call__(self, batch: list[Delivery[OutboundMessage]]) -> None:
+        """Send in order; a ticket held by a rate limit is skipped (with its later records,
+        keeping its order) so the other tickets go out, then the batch is retried."""
+        held: set[str] = set()
+        limited: RateLimited | None = None
         for delivery in batch:
+            key = delivery.record.partition_key()
+            if key in held:
+                continue
             with correlation.bound(delivery.correlation_id):
-                await self.send(delivery.record)
+                try:
+                    await self.send(delivery.record)
+                except RateLimited as exc:
+                    held.add(key)
+                    limited = limited or exc
+        if limited is not None:
+            raise limited

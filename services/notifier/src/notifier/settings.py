@@ -47,3 +47,16 @@ class NotifierSettings(ServiceSettings):
     sms_default_account: str | None = None
     sms_poll_interval_seconds: float = 30.0
     sms_poll_max_age_seconds: float = 2 * 24 * 3600.0
+    # Notifications (types, templates and options come from ticket-core, cached this long).
+    notifications_enabled: bool = True
+    notification_config_ttl_seconds: float = 5.0
+    # Provider rate limits (Redis token buckets shared by replicas); a send waits for its
+    # token up to rate_limit_max_wait_seconds, then the batch is retried later.
+    telegram_chat_rate: float = Field(default=1.0, gt=0, description="Messages/s per chat.")
+    telegram_chat_burst: float = Field(default=1.0, ge=1)
+    telegram_global_rate: float = Field(default=30.0, gt=0, description="Messages/s per bot.")
+    sms_rate: float = Field(
+        default=10.0, gt=0, description="SMS/s per account (account config rate_per_second wins)."
+    )
+    rate_limit_max_wait_seconds: float = 10.0
+    rate_limits_enabled: bool = True

@@ -32,6 +32,7 @@ from helpdesk_common.sms_providers import ProviderRefused, SmsProvider, make_pro
 from helpdesk_common.sms_providers.segments import encoding
 
 from .messenger_parts import PartLog
+from .rate_limits import Limit, RateLimiter
 from .sending import Sent
 from .settings import NotifierSettings
 from .sms_log import PollEntry, SentSms, SmsLog
@@ -99,7 +100,9 @@ class SmsChannel:
         sent: SentMessageMap,
         sms_log: SmsLog,
         links: MediaLinks | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self._limiter = limiter
         self._settings = settings
         self._links = links
         self._accounts = accounts
@@ -122,6 +125,15 @@ class SmsChannel:
             raise PermanentSendError(f"no enabled sms account {name!r} and no default one")
         return account
 
+    def limit(self, account: ChannelAccount) -> Limit:
+        """The account's ``rate_per_second`` (config), else ``NOTIFIER_SMS_RATE_PER_SECOND``."""
+        try:
+            rate = float(account.config.get("rate_per_second") or self._settings.sms_rate)
+        except (TypeError, ValueError):
+            rate = self._settings.sms_rate
+        rate = rate if rate > 0 else self._settings.sms_rate
+        return Limit(f"sms:{account.name}", rate, max(1.0, rate))
+
     def _callback(self, account: ChannelAccount) -> str | None:
         base = self._settings.public_webhook_base_url
         if not base or account.config.get("provider") != "twilio":
@@ -140,6 +152,8 @@ class SmsChannel:
         text = outbound.text.strip()
         if not text:
             raise PermanentSendError("the SMS text is empty")
+        if self._limiter is not None:
+            await self._limiter.acquire([self.limit(account)])
         try:
             provider = await self._providers.for_account(account)
             text, media = with_media(outbound, text, provider.supports_media, self._links)

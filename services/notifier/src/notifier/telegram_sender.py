@@ -21,6 +21,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from .messenger_parts import PartLog, rate_limited, split_text
+from .rate_limits import Limit, RateLimiter
 from .settings import NotifierSettings
 from .smtp_sender import PermanentSendError
 
@@ -39,13 +40,25 @@ class TelegramChannel:
         blobs: BlobStore,
         parts: PartLog,
         sent: SentMessageMap,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._settings = settings
         self._accounts = accounts
         self._blobs = blobs
         self._parts = parts
         self._sent = sent
+        self._limiter = limiter
         self._bots: dict[str, Bot] = {}
+
+    def _limits(self, account: str, chat_id: str) -> list[Limit]:
+        """Telegram's limits: about one message a second per chat, 30 a second per bot."""
+        s = self._settings
+        return [
+            Limit(
+                f"telegram:{account}:chat:{chat_id}", s.telegram_chat_rate, s.telegram_chat_burst
+            ),
+            Limit(f"telegram:{account}", s.telegram_global_rate, s.telegram_global_rate),
+        ]
 
     def _bot(self, token: str) -> Bot:
         bot = self._bots.get(token)
@@ -101,6 +114,8 @@ class TelegramChannel:
         for index, part in enumerate(parts):
             if index in done:
                 continue
+            if self._limiter is not None:
+                await self._limiter.acquire(self._limits(account.name, outbound.recipient))
             message = await self._send_part(bot, outbound.recipient, part)
             provider_id = f"{message.chat_id}:{message.message_id}"
             done[index] = provider_id

@@ -39,6 +39,7 @@ from .handlers import (
 )
 from .login_guard import LoginGuard
 from .macros_api import macros_router
+from .notifications_api import notifications_router
 from .org_api import company_categories_router, org_router
 from .outbox import OutboxRelay
 from .rating_api import rating_routers
@@ -182,6 +183,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(auth_admin, config),
             calls_internal_router(sessions),
             audience_router(sessions),
+            notifications_router(settings, sessions),  # its own admin/internal checks
         ],
     )
     app.state.agent_access = access

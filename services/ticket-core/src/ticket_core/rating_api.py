@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import rating_pages as pages
@@ -94,8 +95,23 @@ def rating_routers(
 
     @public.get("/rate/{token}", response_class=HTMLResponse, summary="Rate a resolved ticket")
     async def rate_by_link(
-        token: str, rating: Annotated[Rating, Query(description="good, neutral or bad")]
+        token: str,
+        rating: Annotated[
+            Rating | None,
+            Query(description="good, neutral or bad; without it the page offers the three"),
+        ] = None,
     ) -> HTMLResponse:
+        if rating is None:  # the link in a notification: choosing records nothing yet
+            ticket_id = ticket_of(token)
+            if isinstance(ticket_id, HTMLResponse):
+                return ticket_id
+            async with sessions() as session:
+                number = await session.scalar(
+                    select(repo.tickets.c.number).where(repo.tickets.c.id == ticket_id)
+                )
+            if number is None:
+                return _html(404, "This request no longer exists.")
+            return HTMLResponse(pages.choose(int(number), quote(token)))
         result = await record(token, rating, None)
         if isinstance(result, HTMLResponse):
             return result

@@ -41,6 +41,18 @@ def thank_you(number: int, rating: str, comment: str | None, reopen_url: str | N
     )
 
 
+def choose(number: int, token: str) -> str:
+    """The page a notification links to: one link per rating (``token`` is URL-quoted)."""
+    choices = " ".join(
+        f"<a href='{escape(token)}?rating={r.value}' style='margin-right:1em'>"
+        f"{escape(_LABELS[r])}</a>"
+        for r in Rating
+    )
+    return _page(
+        "How did we do?", f"<p>Please rate how request #{number} was handled:</p><p>{choices}</p>"
+    )
+
+
 def comment_saved(number: int) -> str:
     return _page("Thank you", f"<p>Your comment on request #{number} was saved.</p>")
 

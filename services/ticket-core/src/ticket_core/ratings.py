@@ -9,6 +9,7 @@ The rating itself is a query parameter (one token serves the good / neutral / ba
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -104,6 +105,22 @@ def rating_url(
     return (
         f"{base_url.rstrip('/')}/rate/{quote(token)}?{urlencode({'rating': Rating(rating).value})}"
     )
+
+
+@functools.cache
+def _environment_settings() -> RatingSettings:
+    return RatingSettings()
+
+
+def page_url(ticket_id: int, settings: RatingSettings | None = None) -> str | None:
+    """The link a notification carries: a page offering the three ratings (following it
+    records nothing, so mail scanners that open links cannot rate). None without a secret."""
+    own = settings or _environment_settings()
+    secret = own.secret()
+    if secret is None:
+        return None
+    token = make_token(secret, ticket_id, own.rating_link_ttl_seconds)
+    return f"{own.public_base_url.rstrip('/')}/rate/{quote(token)}"
 
 
 def links(base_url: str, ticket_id: int, secret: str, ttl_seconds: float) -> RatingLinks:

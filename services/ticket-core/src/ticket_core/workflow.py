@@ -298,7 +298,7 @@ async def apply_to_locked(
         after["updated_at"] = now
         rows.append(after)
         audit.extend(audit_rows(ticket_id, actor, changes, now, request.reason))
-        events.extend(_events(before, after, changes, catalog, event_fields or {}))
+        events.extend(_events(before, after, changes, catalog, actor, event_fields or {}))
         outcome.updated.append(ticket_id)
         outcome.tickets[ticket_id] = after
     await wrepo.write_tickets(session, rows)
@@ -328,6 +328,7 @@ def _events(
     after: dict[str, Any],
     changes: list[FieldChange],
     catalog: Catalog,
+    actor: Actor,
     event_fields: Mapping[str, Any],
 ) -> list[TicketEvent]:
     fields = {c.field for c in changes}
@@ -350,6 +351,7 @@ def _events(
             previous_status=before["status"] if kind is TicketEventKind.STATUS_CHANGED else None,
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
+            actor_agent_id=actor.agent_id,
             **event_fields,
         )
         for kind in kinds
