@@ -25,7 +25,7 @@ class RateLimiter:
         per_minute: int,
         prefix: str = "gateway:rl",
         clock: Callable[[], float] = time.time,
-        timeout_seconds: float = 0.25,
+        timeout_seconds: float = 1.0,
     ) -> None:
         self._redis = redis
         self._clock = clock
