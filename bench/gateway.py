@@ -16,7 +16,8 @@ Phases (bare and gateway alternate, so machine noise hits both):
 
 1. max rate: closed loop, ``--concurrency`` connections, bare then gateway;
 2. paced at ``--rate`` (1,000/s) for ``--paced-seconds``: bare, gateway (Telegram),
-   gateway (Viber HMAC); latency from each request's due time (open loop);
+   gateway (Viber HMAC); latency from each request's due time (open loop); then bare and
+   gateway (Telegram) paced at ``--low-fraction`` of the gateway's max rate (no backlog);
 3. profile: a cProfile'd gateway (``bench/gateway_profiled.py``) under the same paced
    load, own CPU time per module group.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import dataclasses
 import json
 import os
@@ -86,6 +88,22 @@ PROFILE_GROUPS = (
     ("/selectors.py", "asyncio event loop, sockets"),
 )
 
+# Whole-call CPU cost of the steps of one webhook (cumulative, callees included).
+PROFILE_STEPS = (
+    (
+        "/starlette/middleware/base.py",
+        "__call__",
+        "correlation-id middleware (BaseHTTPMiddleware)",
+    ),
+    ("/gateway/ratelimit.py", "allow", "rate limit (Redis MULTI INCR EXPIRE)"),
+    ("/helpdesk_common/channel_accounts.py", "get_enabled", "account lookup (cached)"),
+    ("/gateway/body.py", "read_capped", "capped body read"),
+    ("/gateway/channel_routes.py", "forward", "record + publish until the ack"),
+    ("/helpdesk_common/broker.py", "publish", "  of which FastStream publish"),
+    ("/structlog/stdlib.py", "info", "log lines at info (structlog -> JSON)"),
+    ("/structlog/stdlib.py", "warning", "log lines at warning (structlog -> JSON)"),
+)
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -97,6 +115,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
     parser.add_argument("--max-connections", type=int, default=100, help="paced: cap")
     parser.add_argument("--warmup-seconds", type=float, default=2.0, help="discarded per phase")
+    parser.add_argument(
+        "--low-fraction",
+        type=float,
+        default=0.5,
+        help="also pace at this fraction of the gateway's max rate (0 skips)",
+    )
     parser.add_argument("--profile-seconds", type=float, default=5.0, help="0 skips the profile")
     parser.add_argument("--no-viber", action="store_true", help="skip the Viber HMAC phase")
     parser.add_argument(
@@ -300,6 +324,8 @@ def profile_gateway(stack: Stack, env: dict[str, str], args: argparse.Namespace)
     child.stop()
     return {
         "load": {k: result[k] for k in ("rate_ok", "latency_from_due", "statuses")},
+        "requests": result["ok_with_warmup"],
+        "steps_cpu_seconds": profile_groups.cumulative(prof, PROFILE_STEPS),
         **profile_groups.grouped(prof, PROFILE_GROUPS),
     }
 
@@ -375,6 +401,34 @@ def run_phases(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             seconds=args.paced_seconds,
             id_base=5_000_000,
         )
+    if args.low_fraction > 0:
+        low = copy.copy(args)
+        low.rate = max(1.0, out["max_rate"]["gateway_telegram"]["rate_ok"] * args.low_fraction)
+        print(f"      paced at {low.rate:.0f}/s ({args.low_fraction:.0%} of the gateway's max):")
+        out["paced_low"] = {}
+        print("      bare ...", flush=True)
+        out["paced_low"]["bare"] = measured(
+            stack,
+            bare,
+            low,
+            BARE_TOPIC,
+            mode="paced",
+            path=TELEGRAM_PATH,
+            seconds=args.paced_seconds,
+            id_base=6_000_000,
+        )
+        print("      gateway, Telegram secret token ...", flush=True)
+        out["paced_low"]["gateway_telegram"] = measured(
+            stack,
+            gateway,
+            low,
+            raw_tg,
+            mode="paced",
+            path=TELEGRAM_PATH,
+            secret=TELEGRAM_SECRET,
+            seconds=args.paced_seconds,
+            id_base=7_000_000,
+        )
     bare.child.stop()
     gateway.child.stop()
 
@@ -403,6 +457,12 @@ def summarise(phases: dict[str, Any]) -> dict[str, Any]:
             "meets_target": p99 < TARGET_P99_MS and r["ok"] == r["requests"],
             "missed_by_ms": max(0.0, p99 - TARGET_P99_MS),
         }
+    low = phases.get("paced_low")
+    if low:
+        ratios["paced_low_p99_gateway_telegram_to_bare"] = (
+            low["gateway_telegram"]["latency_from_due"]["p99_ms"]
+            / low["bare"]["latency_from_due"]["p99_ms"]
+        )
     return {
         "target_p99_ms": TARGET_P99_MS,
         "target_rate": TARGET_RATE,

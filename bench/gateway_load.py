@@ -88,6 +88,7 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.perf_counter()
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -110,10 +111,16 @@ class Connection:
                 length = int(value.strip())
         if length:
             await self.reader.readexactly(length)
+        self.last_used = time.perf_counter()
         return status
 
     def close(self) -> None:
         self.writer.close()
+
+
+# uvicorn closes a keep-alive connection after 5 s idle; like an HTTP client, the driver
+# drops its own idle connections a little before that instead of sending into a closed one.
+IDLE_SECONDS = 4.0
 
 
 @dataclass
@@ -129,6 +136,9 @@ class Pool:
     waiters: deque[asyncio.Future[Connection]] = field(default_factory=deque)
 
     async def acquire(self) -> Connection:
+        now = time.perf_counter()
+        while self.idle and now - self.idle[0].last_used > IDLE_SECONDS:
+            self.discard(self.idle.popleft())  # the server may have closed it by now
         if self.idle:
             return self.idle.pop()
         if self.opened < self.cap:
@@ -174,7 +184,11 @@ UNANSWERED = -1  # status of a request still waiting when the phase's grace time
 async def _one(pool: Pool, request: bytes, due: float, samples: list[Sample]) -> None:
     sent = due
     try:
-        conn = await pool.acquire()
+        try:
+            conn = await pool.acquire()
+        except OSError:  # could not connect
+            samples.append(Sample(due, due, time.perf_counter(), 0))
+            return
         sent = time.perf_counter()
         try:
             status = await conn.send(request)

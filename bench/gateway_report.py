@@ -69,22 +69,43 @@ def print_report(result: dict[str, Any]) -> None:
     )
     for name, r in result["paced"].items():
         _phase(name, r)
+    low = result.get("paced_low")
+    if low:
+        print(
+            f"\npaced at {cfg['low_fraction']:.0%} of the gateway's max rate "
+            f"({low['gateway_telegram']['target_rate']:.0f}/s, no backlog expected):"
+        )
+        for name, r in low.items():
+            _phase(name, r)
     ratios = summary["ratios"]
     print("\nRATIOS gateway / bare (same run):")
-    print(f"  max rate:             {ratios['max_rate_gateway_to_bare']:.2f}")
+    labels = {
+        "max_rate_gateway_to_bare": "max rate (2xx/s)",
+        "paced_p99_gateway_telegram_to_bare": f"p99 at {cfg['rate']:.0f}/s, Telegram",
+        "paced_p99_gateway_viber_to_bare": f"p99 at {cfg['rate']:.0f}/s, Viber",
+        "paced_low_p99_gateway_telegram_to_bare": "p99 at the lower paced rate, Telegram",
+    }
     for key, value in ratios.items():
-        if key.startswith("paced_p99_"):
-            name = key.removeprefix("paced_p99_").removesuffix("_to_bare")
-            print(f"  paced p99, {name}: {value:.2f}")
+        print(f"  {labels.get(key, key):40s} {value:8.2f}")
+    mx = result["max_rate"]
+    cpu = [
+        r["cpu_seconds"][name] / (r["ok_with_warmup"] or 1)
+        for r, name in ((mx["gateway_telegram"], "gateway"), (mx["bare"], "bare"))
+    ]
+    print(f"  {'CPU per request at max rate':40s} {cpu[0] / cpu[1]:8.2f}")
     prof = result.get("profile")
     if prof:
-        load = prof["load"]
         print(
-            f"\nwhere the gateway's CPU goes (cProfile, CPU time, {load['rate_ok']:.0f} req/s "
-            f"paced; {prof['profiled_cpu_seconds']:.1f} CPU s profiled):"
+            f"\nwhere the gateway's CPU goes (cProfile with a CPU clock, paced load; "
+            f"{prof['requests']} requests answered, {prof['profiled_cpu_seconds']:.1f} CPU s "
+            "profiled; profiling inflates the cost, so read shares):"
         )
         for label, share in prof["share"].items():
             print(f"  {share * 100:5.1f}%  {label}")
+        total = prof["profiled_cpu_seconds"] or 1.0
+        print("  steps, callees included (share of the profiled CPU):")
+        for label, seconds in prof["steps_cpu_seconds"].items():
+            print(f"    {label:52s} {seconds / total * 100:5.1f}%")
         top = prof["top_own_time"][:6]
         print(
             "  top functions (own time): "

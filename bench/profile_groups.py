@@ -75,3 +75,14 @@ def grouped(path: Path, categories: Categories, top: int = 12) -> dict[str, Any]
             for k, v in heaviest
         ],
     }
+
+
+def cumulative(path: Path, specs: Sequence[tuple[str, str, str]]) -> dict[str, float]:
+    """CPU seconds spent in (and under) chosen functions: ``(file substring, function name,
+    label)``. Coroutines count every resumption, so this is their whole CPU cost."""
+    stats: dict[Any, Any] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    out: dict[str, float] = {}
+    for needle, function, label in specs:
+        matching = [st[3] for key, st in stats.items() if needle in key[0] and key[2] == function]
+        out[label] = round(max(matching, default=0.0), 3)
+    return out
