@@ -30,7 +30,11 @@ async def _assigned(consumer: AIOKafkaConsumer, timeout: float) -> None:
         await consumer.getmany(timeout_ms=100)
 
 
-async def round_trip(bootstrap: str, name: str, rate: float, seconds: float) -> dict[str, Any]:
+async def round_trip(
+    bootstrap: str, name: str, rate: float, seconds: float, fetch_max_wait_ms: int = 500
+) -> dict[str, Any]:
+    """One hop at ``rate``/s for ``seconds``. ``fetch_max_wait_ms`` is the consumer's
+    long-poll bound (aiokafka's default, 500 ms, is what the services use)."""
     topic = f"bench.rtt.{name}"
     created = await ensure_topics(bootstrap, {topic: PARTITIONS})
     assert created[topic] == PARTITIONS, created
@@ -40,6 +44,7 @@ async def round_trip(bootstrap: str, name: str, rate: float, seconds: float) -> 
         group_id=f"bench-rtt-{name}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms,
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=0, max_batch_size=1 << 20
@@ -84,6 +89,7 @@ async def round_trip(bootstrap: str, name: str, rate: float, seconds: float) -> 
     return {
         "records": total,
         "rate": rate,
+        "fetch_max_wait_ms": fetch_max_wait_ms,
         "produce_to_consume": summary_ms((received[i] - sent[i]) * 1000 for i in sent),
         "produce_to_ack": summary_ms((acked[i] - sent[i]) * 1000 for i in sent),
     }

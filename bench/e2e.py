@@ -15,7 +15,9 @@ creates the channel accounts through ticket-core's API as the tests do. Then:
 3. the load: ``--rate`` new conversations per second for ``--seconds`` (``e2e_flow``):
    (a) webhook sent -> customer message committed in PostgreSQL,
    (b) reply POSTed -> the fake Telegram received ``sendMessage``;
-4. the baseline again, and the broker timestamps that split (a) and (b) into stages.
+4. the baseline again, then for reference the same hop with the consumer's long poll cut
+   from aiokafka's default 500 ms (what the services use) to 20 ms; and the broker
+   timestamps that split (a) and (b) into stages.
 
 Prints machine facts and the figures; writes ``bench/results/e2e-<UTC>.json``.
 """
@@ -175,6 +177,9 @@ async def _phases(
     print("[4/4] baseline again, broker timestamps ...", flush=True)
     out["baselines"].append(
         await broker_rtt.round_trip(stack.infra.kafka, f"{run}-2", args.rate, args.baseline_seconds)
+    )
+    out["reference_hop"] = await broker_rtt.round_trip(
+        stack.infra.kafka, f"{run}-3", args.rate, args.baseline_seconds, fetch_max_wait_ms=20
     )
     measured = flow.conversations[warmup:]
     await add_commit_times(flow.dsn, measured)

@@ -30,6 +30,13 @@ def print_report(result: dict[str, Any]) -> None:
     for i, b in enumerate(result["baselines"], 1):
         print(f"  run {i}: produce -> consume {_lat(b['produce_to_consume'])}")
         print(f"         produce -> ack     {_lat(b['produce_to_ack'])}")
+    ref = result.get("reference_hop")
+    if ref:
+        print(
+            f"  reference, consumer fetch_max_wait_ms={ref['fetch_max_wait_ms']} "
+            f"(services: aiokafka's default 500):"
+        )
+        print(f"         produce -> consume {_lat(ref['produce_to_consume'])}")
     print("\n(a) webhook sent -> customer message committed:")
     print(f"    {_lat(load['a_webhook_to_stored'])}")
     for name, lat in load["stages_a"].items():
