@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from devstack.fake_providers import FakeTelegram, FakeViber, FakeVk
 from devstack.probes import end_offsets
 from devstack.processes import Child, free_port
@@ -235,6 +236,31 @@ def _phase_line(r: dict[str, Any]) -> str:
     lat = r["latency_from_due"]
     p99 = f"p99 {lat['p99_ms']:.1f} ms" if lat.get("n") else "no 2xx"
     return f"      -> {r['rate_ok']:.0f} 2xx/s, {p99}, statuses {r['statuses']}"
+
+
+async def count_records(bootstrap: str, topic: str, timeout: float = 120.0) -> dict[str, int]:
+    """Read a topic from the start to its end offsets: the records really on it, and the
+    end offsets' sum (the two must agree)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        read, deadline = 0, time.monotonic() + timeout
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: read {read} records, end offsets not reached")
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            read += sum(len(records) for records in batch.values())
+    finally:
+        await consumer.stop()
+    return {"records_read": read, "end_offsets_sum": sum(ends.values())}
 
 
 def start_bare(stack: Stack) -> Target:
@@ -431,6 +457,23 @@ def run_phases(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         )
     bare.child.stop()
     gateway.child.stop()
+    assert stack.infra is not None
+    out["topic_check"] = {}
+    for name, topic, phases in (
+        ("bare", BARE_TOPIC, ("bare",)),
+        ("gateway_telegram", raw_tg, ("gateway_telegram",)),
+        ("gateway_viber", raw_viber, ("gateway_viber",)),
+    ):
+        answered = sum(
+            group[p]["ok_with_warmup"]
+            for key, group in out.items()
+            if key in ("max_rate", "paced", "paced_low")
+            for p in phases
+            if p in group
+        )
+        check = asyncio.run(count_records(stack.infra.kafka, topic))
+        out["topic_check"][name] = {"answered_2xx": answered, **check}
+        print(f"      topic check, {name}: {out['topic_check'][name]}", flush=True)
 
     if args.profile_seconds > 0:
         print(f"[3/3] profile: cProfile'd gateway, paced, {args.profile_seconds:.0f} s ...")

@@ -77,6 +77,14 @@ def print_report(result: dict[str, Any]) -> None:
         )
         for name, r in low.items():
             _phase(name, r)
+    check = result.get("topic_check")
+    if check:
+        print("\n2xx answers against the records on each topic (read back from the start):")
+        for name, c in check.items():
+            print(
+                f"  {_LABELS.get(name, name):32s} 2xx {c['answered_2xx']:6d}  records read "
+                f"{c['records_read']:6d}  end offsets {c['end_offsets_sum']:6d}"
+            )
     ratios = summary["ratios"]
     print("\nRATIOS gateway / bare (same run):")
     labels = {
