@@ -38,8 +38,7 @@ def _phase(name: str, r: dict[str, Any]) -> None:
                 f"connections used {r['connections_peak']}"
             )
     print(
-        f"      records on the topic {r['records_on_topic']} for {r['ok_with_warmup']} 2xx "
-        f"(warm-up included); CPU s: "
+        f"      {r['ok_with_warmup']} 2xx with the warm-up; CPU s: "
         + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_seconds"].items())
         + f", driver {r['driver_cpu_seconds']:.1f}"
     )
