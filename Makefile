@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test test-servers env lint bench clean
+.PHONY: up test test-servers env lint bench bench-gateway bench-e2e clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -35,6 +35,14 @@ lint: env
 
 bench: env
 	$(PY) -m bench.pipeline
+
+## Signed webhooks/s and 2xx p99 at 1,000/s, gateway vs a bare FastAPI+aiokafka app (~3 min).
+bench-gateway: env
+	$(PY) -m bench.gateway
+
+## Telegram message -> ticket and reply -> provider p50/p99 at 20 conversations/s (~2 min).
+bench-e2e: env
+	$(PY) -m bench.e2e
 
 clean:
 	rm -rf .data .venv .tools

@@ -35,6 +35,7 @@ from helpdesk_common.topics import INBOUND_MESSAGES
 
 from . import bare, machine, service_run
 from .report import print_report
+from .stack_setup import enable_commit_timestamps
 from .workload import Workload
 
 TARGET_RATIO = 0.5
@@ -63,35 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
-
-
-def _enable_commit_timestamps(stack: Stack) -> None:
-    """``track_commit_timestamp`` needs a restart; it gives each row's exact commit time."""
-    pg = stack.postgres
-    assert pg is not None
-
-    async def alter() -> None:
-        conn = await asyncpg.connect(pg.admin_url)
-        try:
-            await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
-        finally:
-            await conn.close()
-
-    async def check() -> None:
-        assert stack.infra is not None
-        conn = await asyncpg.connect(stack.infra.database_url.replace("+asyncpg", ""))
-        try:
-            setting = await conn.fetchval("SHOW track_commit_timestamp")
-            tables = await conn.fetchval("SELECT to_regclass('messages') IS NOT NULL")
-        finally:
-            await conn.close()
-        if setting != "on" or not tables:
-            raise RuntimeError(f"track_commit_timestamp={setting}, messages table: {tables}")
-
-    asyncio.run(alter())
-    pg.stop()
-    pg.start(fsync=stack.config.fsync)
-    asyncio.run(check())
 
 
 def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run.CpuProbe:
@@ -218,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"Starting infrastructure in {data_dir} ...", flush=True)
         stack.start_infra()
-        _enable_commit_timestamps(stack)
+        enable_commit_timestamps(stack)
         phases = asyncio.run(run_phases(stack, args, run))
     finally:
         stack.stop()
