@@ -351,8 +351,7 @@ def _events(
             previous_status=before["status"] if kind is TicketEventKind.STATUS_CHANGED else None,
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
-            actor_agent_id=actor.agent_id,
-            **event_fields,
+            **{"actor_agent_id": actor.agent_id, **event_fields},
         )
         for kind in kinds
     ]
