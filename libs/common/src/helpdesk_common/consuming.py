@@ -209,6 +209,7 @@ def subscribe_batches(
         batch=True,
         max_records=settings.consumer_max_records,
         batch_timeout_ms=100,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         decoder=_skip_decoding,

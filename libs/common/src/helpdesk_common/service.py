@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import correlation, logs
 from .health import Readiness, health_router
@@ -64,16 +66,31 @@ def build_app(
     for router in routers:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def bind_correlation_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        with correlation.bound(request.headers.get(correlation.HTTP_HEADER)) as cid:
-            response = await call_next(request)
-        response.headers[correlation.HTTP_HEADER] = cid
-        return response
-
+    app.add_middleware(CorrelationIdMiddleware)
     return app
+
+
+class CorrelationIdMiddleware:
+    """Binds the request's ``X-Correlation-ID`` (or a new one) for the request and echoes it
+    on the response. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` costs an extra task and
+    a response copy per request, which the gateway's profile showed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(correlation.HTTP_HEADER)
+        with correlation.bound(given) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    MutableHeaders(scope=message)[correlation.HTTP_HEADER] = cid
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
 
 
 def run(app: FastAPI, settings: ServiceSettings) -> None:

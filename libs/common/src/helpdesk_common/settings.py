@@ -26,5 +26,9 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     graceful_timeout_seconds: float = 15.0
     consumer_max_records: int = 500
+    # How long the broker may hold a fetch open when no record is there. Apache Kafka
+    # answers as soon as a record arrives; the embedded broker (tansu) only when the wait
+    # runs out, so this bounds its hop latency (aiokafka's default is 500 ms).
+    consumer_fetch_max_wait_ms: int = 100
     consumer_retry_attempts: int = 3
     consumer_retry_backoff_seconds: float = 0.2

@@ -17,6 +17,13 @@ from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
 
+# One round trip: count the request and start the window's expiry on its first one.
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
 
 class RateLimiter:
     def __init__(
@@ -32,16 +39,14 @@ class RateLimiter:
         self._limit = per_minute
         self._prefix = prefix
         self._timeout = timeout_seconds
+        self._count = redis.register_script(_COUNT)
 
     async def allow(self, source: str) -> bool:
         window = int(self._clock() // 60)
         key = f"{self._prefix}:{source}:{window}"
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.incr(key)
-                    pipe.expire(key, 120)
-                    count, _ = await pipe.execute()
+                count = await self._count(keys=[key], args=[120])
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("rate_limit_unavailable", prefix=self._prefix, error=type(exc).__name__)
             return True
