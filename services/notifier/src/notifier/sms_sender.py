@@ -111,13 +111,20 @@ class SmsChannel:
         self._sent = sent
         self._log = sms_log
 
-    async def account_for(self, name: str) -> ChannelAccount:
+    async def _enabled(self, name: str) -> ChannelAccount | None:
         account = await self._accounts.get_enabled(Channel.SMS, name)
+        if account is None:  # a cached "unknown" may be seconds old: ask once more, fresh
+            self._accounts.forget(Channel.SMS, name)
+            account = await self._accounts.get_enabled(Channel.SMS, name)
+        return account
+
+    async def account_for(self, name: str) -> ChannelAccount:
+        account = await self._enabled(name)
         if account is not None:
             return account
         default = self._settings.sms_default_account
         if default:
-            account = await self._accounts.get_enabled(Channel.SMS, default)
+            account = await self._enabled(default)
         else:
             enabled = [a for a in await self._accounts.list_accounts(Channel.SMS) if a.enabled]
             account = enabled[0] if len(enabled) == 1 else None
