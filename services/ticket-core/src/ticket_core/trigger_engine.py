@@ -184,15 +184,34 @@ async def handle_events(
     work = await _work(session, [e for e in events if e.trigger_depth < MAX_DEPTH])
     # Lock every ticket the batch may change at once, in id order like every other writer
     # (ingestion, the API, the timers), so the consumer never deadlocks with them.
-    await wrepo.lock_tickets(session, {event.ticket_id for event, _ in work})
+    locked = await wrepo.lock_tickets(session, {event.ticket_id for event, _ in work})
+    # The locked rows are the tickets as their writers (and anything since) left them; the
+    # context rows of every event come in three statements for the whole batch.
+    contacts, companies, messages = await trepo.context_rows_many(
+        session, locked, [e.message_id for e, _ in work if e.message_id is not None]
+    )
+    changed: set[int] = set()  # tickets a trigger of this batch changed: read them again
     for event, triggers in work:
-        # Fresh: the ticket as the event's writer (and anything since) left it. Every trigger
-        # of the event is evaluated against this one snapshot, so each reacts to what the
-        # event saw; what the triggers change comes back as their own events.
-        ticket = await repo.ticket_by_id(session, event.ticket_id)
+        # Every trigger of the event is evaluated against one snapshot, so each reacts to
+        # what the event saw; what the triggers change comes back as their own events.
+        ticket = locked.get(event.ticket_id)
+        if event.ticket_id in changed:
+            ticket = await repo.ticket_by_id(session, event.ticket_id)
+            changed.discard(event.ticket_id)
         if ticket is None:
             continue
-        context = await context_for(session, ticket, event.message_id, event_context(event))
+        if event.message_id is None:  # rare (status events): its latest message, read alone
+            context = await context_for(session, ticket, None, event_context(event))
+        else:
+            contact = contacts.get(ticket.get("contact_id") or 0)
+            company_id = ticket.get("company_id") or (contact or {}).get("company_id")
+            context = {
+                "ticket": ticket,
+                "contact": contact,
+                "company": companies.get(company_id or 0),
+                "message": messages.get(event.message_id),
+                "event": event_context(event),
+            }
         chosen = [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
         message = context["message"] or {}
         for trigger in chosen:
@@ -211,6 +230,8 @@ async def handle_events(
             )
             if error is not None:
                 await trepo.firing_failed(session, trigger.id, event.event_id, error)
+            else:
+                changed.add(event.ticket_id)
     return result
 
 

@@ -113,6 +113,32 @@ async def context_rows(
     return contact, company, message
 
 
+async def context_rows_many(
+    session: AsyncSession, tickets_by_id: dict[int, dict[str, Any]], message_ids: Sequence[int]
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The contacts, companies and messages (by id) of a batch's tickets and events: three
+    statements for the whole batch instead of three per event."""
+    contact_ids = {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")}
+    found_contacts: dict[int, dict[str, Any]] = {}
+    if contact_ids:
+        rows = await session.execute(select(contacts).where(contacts.c.id.in_(contact_ids)))
+        found_contacts = {int(r["id"]): dict(r) for r in rows.mappings()}
+    company_ids = {
+        t.get("company_id")
+        or (found_contacts.get(t.get("contact_id") or 0) or {}).get("company_id")
+        for t in tickets_by_id.values()
+    } - {None}
+    found_companies: dict[int, dict[str, Any]] = {}
+    if company_ids:
+        rows = await session.execute(select(companies).where(companies.c.id.in_(company_ids)))
+        found_companies = {int(r["id"]): dict(r) for r in rows.mappings()}
+    found_messages: dict[int, dict[str, Any]] = {}
+    if message_ids:
+        rows = await session.execute(select(messages).where(messages.c.id.in_(set(message_ids))))
+        found_messages = {int(r["id"]): dict(r) for r in rows.mappings()}
+    return found_contacts, found_companies, found_messages
+
+
 async def message_kinds(
     session: AsyncSession, message_ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
