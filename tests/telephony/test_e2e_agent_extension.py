@@ -14,7 +14,7 @@ import httpx
 import pytest
 from devstack.probes import eventually
 from devstack.stack import Stack
-from devstack.test_system import INTERNAL_TOKEN, Fakes
+from devstack.test_system import INTERNAL_TOKEN, PBX_TOKEN, Fakes
 from helpdesk_common.agent_push import PUSH_CHANNEL, encode_push
 from phone_agents import logged_in_agent, new_extension, next_push, push_socket
 from phone_helpers import TIMEOUT, new_number, sms_ticket
@@ -200,3 +200,33 @@ async def test_click_to_call_by_an_agent_without_an_extension_is_a_clear_422(
     assert service.status_code == 422
     assert service.json()["detail"] == f"agent {boris.agent_id} has no phone extension"
     assert len(fakes.simple_calls.requests) == before
+
+
+async def test_a_pbx_webhook_call_for_an_agents_extension_is_pushed_to_that_agent(
+    running: Stack, gateway: httpx.AsyncClient, core: httpx.AsyncClient
+) -> None:
+    extension = new_extension()
+    anna = await logged_in_agent(core, extension)
+    anna_socket = await push_socket(running, anna)
+    national, e164 = new_number()
+    call_id = uuid.uuid4().hex
+    try:
+        answer = await gateway.post(
+            f"/webhooks/pbx/pbx_main/{PBX_TOKEN}",
+            data={
+                "event": "newCall",
+                "callId": call_id,
+                "from": national,
+                "to": "4950000000",
+                "direction": "in",
+                "user": extension,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        push = await next_push(anna_socket)
+        while push.get("call_id") != call_id:
+            push = await next_push(anna_socket)
+        assert push["agent_ids"] == [anna.agent_id] and push["extension"] == extension
+        assert push["from"] == e164
+    finally:
+        await anna_socket.close()
