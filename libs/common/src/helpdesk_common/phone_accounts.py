@@ -3,7 +3,8 @@
 ``config``: ``kind`` (``simple_calls`` | ``pbx_webhook``), ``default_country`` (ISO
 alpha-2, for national number formats; default RU), ``match_digits`` (callers are matched
 to contacts by this many last digits; default 10), ``extensions`` (extension -> agent id:
-who is pushed a ringing call, and the extension click-to-call rings first), the call
+a fallback only, for extensions no agent profile carries; the agent's own extension is
+``agents.phone_extension`` in ticket-core, see docs/telephony.md), the call
 rules ``answered`` / ``missed`` (see ticket-core's ``calls``), and for Simple Calls
 ``url`` (``ws://host:10150`` or ``wss://...``), ``client_type`` and ``group``; for PBX
 webhooks ``blocked_numbers`` (a new call from one is answered ``{"action": "reject"}``).

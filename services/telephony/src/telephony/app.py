@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from helpdesk_common import logs
+from helpdesk_common.agent_sessions import AgentSessions
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.consuming import subscribe_batches
@@ -14,7 +15,9 @@ from helpdesk_common.service import build_app
 from helpdesk_common.topics import raw_topic
 from redis.asyncio import Redis
 
+from .agent_phones import AgentPhones
 from .caller_cards import CallerCards
+from .callers import Callers
 from .click_to_call import calls_router
 from .connectors import Connectors
 from .handlers import PbxWebhookHandler
@@ -34,8 +37,18 @@ def create_app(settings: TelephonySettings | None = None) -> FastAPI:
         ttl_seconds=settings.account_cache_ttl_seconds,
     )
     cards = CallerCards(settings.ticket_core_url, settings.internal_token)
+    phones = AgentPhones(
+        settings.ticket_core_url,
+        settings.internal_token,
+        ttl_seconds=settings.agent_cache_ttl_seconds,
+    )
     sink = CallSink(
-        broker, redis, cards, push_channel=settings.push_channel, producer=settings.service_name
+        broker,
+        redis,
+        cards,
+        phones,
+        push_channel=settings.push_channel,
+        producer=settings.service_name,
     )
     subscribe_batches(
         broker,
@@ -53,6 +66,8 @@ def create_app(settings: TelephonySettings | None = None) -> FastAPI:
         readiness=readiness,
         on_startup=[connectors.start],
         on_stopping=[connectors.stop],
-        on_shutdown=[cards.aclose, accounts.aclose, redis.aclose],
-        routers=[calls_router(settings, connectors)],
+        on_shutdown=[cards.aclose, phones.aclose, accounts.aclose, redis.aclose],
+        routers=[
+            calls_router(Callers(settings.api_token, AgentSessions(redis)), connectors, phones)
+        ],
     )

@@ -18,9 +18,14 @@ class TelephonySettings(ServiceSettings):
     internal_token: str | None = None
     account_cache_ttl_seconds: float = 30.0
     account_refresh_seconds: float = 10.0
+    # Agents' extensions (ticket-core profiles) are cached this long (extension -> agent
+    # for ringing pushes, agent -> extension for click-to-call).
+    agent_cache_ttl_seconds: float = 5.0
     # Simple Calls connections: reconnect with exponential backoff between these bounds.
     reconnect_initial_seconds: float = 1.0
     reconnect_max_seconds: float = 60.0
     push_channel: str = "helpdesk:push"
     call_state_ttl_seconds: int = 24 * 3600
+    # Click-to-call: the service token; logged-in agents use their session instead.
+    # Unset: callers without credentials are trusted (development). Set it in production.
     api_token: str | None = None

@@ -1,6 +1,11 @@
 """Where call events go: ``inbound.calls.v1`` (ticket-core stores the call records) and,
 for a ringing incoming call, a push to the agent on that extension with the caller's
-card and a "new ticket" action, on the Redis pub/sub channel ``helpdesk:push``."""
+card and a "new ticket" action, on the Redis pub/sub channel ``helpdesk:push``.
+
+The agent on the extension: the active agent whose profile carries it (ticket-core,
+``AgentPhones``); else the phone account's ``extensions`` map (the old per-account
+fallback); else nobody, and the call rings for every agent. A failed profile lookup
+falls back the same way, so the push is never lost."""
 
 from __future__ import annotations
 
@@ -9,12 +14,14 @@ from collections.abc import Sequence
 from faststream.kafka import KafkaBroker
 from helpdesk_common.agent_push import encode_push
 from helpdesk_common.broker import publish_many
+from helpdesk_common.consuming import TransientError
 from helpdesk_common.logs import get_logger
 from helpdesk_common.phone_accounts import PhoneAccountConfig
 from helpdesk_common.records import CallEvent, CallKind
 from helpdesk_common.topics import INBOUND_CALLS
 from redis.asyncio import Redis
 
+from .agent_phones import AgentPhones
 from .caller_cards import CallerCards
 
 log = get_logger(__name__)
@@ -26,6 +33,7 @@ class CallSink:
         broker: KafkaBroker,
         redis: Redis,
         cards: CallerCards,
+        phones: AgentPhones,
         *,
         push_channel: str,
         producer: str,
@@ -33,6 +41,7 @@ class CallSink:
         self._broker = broker
         self._redis = redis
         self._cards = cards
+        self._phones = phones
         self._channel = push_channel
         self._producer = producer
 
@@ -41,7 +50,7 @@ class CallSink:
         if not await self._redis.set(claim, "1", nx=True, ex=3600):
             return  # a redelivered ringing event: pushed already
         card = await self._cards.card(event.from_number, config.match_digits)
-        agent_id = config.extensions.get(event.extension or "")
+        agent_id = await self.agent_on(event.extension, config)
         payload = {
             "channel_account": event.channel_account,
             "call_id": event.call_id,
@@ -62,6 +71,18 @@ class CallSink:
         log.info(
             "call_ringing_pushed", extension=event.extension, matched=bool(card.get("contact"))
         )
+
+    async def agent_on(self, extension: str | None, config: PhoneAccountConfig) -> int | None:
+        if not extension:
+            return None
+        try:
+            agent = await self._phones.on_extension(extension)
+        except TransientError as exc:
+            log.warning("agent_extension_lookup_failed", error=str(exc)[:200])
+            agent = None
+        if agent is not None:
+            return agent.agent_id
+        return config.extensions.get(extension)
 
     async def emit(self, events: Sequence[CallEvent], config: PhoneAccountConfig) -> None:
         """Publish (acked) and push the ringing ones."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,15 @@ from .models_org import AgentRole, agents, groups
 from .org import OrgError, deactivation_refusal, normalise_email
 from .settings import TicketCoreSettings
 
+# The agent's PBX extension (issue #6, docs/telephony.md): digits only, 2-16 of them.
+PhoneExtension = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{2,16}$",
+        description="PBX extension (2-16 digits), unique among agents; null clears it",
+    ),
+]
+
 
 class AgentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +39,7 @@ class AgentIn(BaseModel):
     email: str = Field(max_length=254)
     role: AgentRole = AgentRole.SPECIALIST
     active: bool = True
+    phone_extension: PhoneExtension | None = None
 
 
 class AgentPatch(BaseModel):
@@ -41,6 +51,7 @@ class AgentPatch(BaseModel):
         default=None,
         description="false deactivates: refused (409) while the agent has open tickets",
     )
+    phone_extension: PhoneExtension | None = None
 
 
 class AgentOut(BaseModel):
@@ -51,6 +62,7 @@ class AgentOut(BaseModel):
     active: bool
     created_at: datetime
     login: str | None = None
+    phone_extension: str | None = None
 
 
 class GroupIn(BaseModel):
@@ -74,12 +86,21 @@ class GroupOut(BaseModel):
 
 def _agent_values(body: AgentIn | AgentPatch) -> dict[str, Any]:
     values = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "phone_extension" in body.model_fields_set and body.phone_extension is None:
+        values["phone_extension"] = None  # an explicit null clears the extension
     if "email" in values:
         try:
             values["email"] = normalise_email(values["email"])
         except OrgError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
     return values
+
+
+def _duplicate(exc: IntegrityError, values: dict[str, Any]) -> str:
+    """What a unique violation on an agent row was about (email or phone extension)."""
+    if "phone_extension" in str(exc.orig):
+        return f"an agent with phone extension {values.get('phone_extension')}"
+    return f"an agent with email {values.get('email')}"
 
 
 async def _check_members(session: AsyncSession, ids: list[int]) -> list[int]:
@@ -141,7 +162,7 @@ def agents_router(
             async with sessions() as session, session.begin():
                 return AgentOut(**await crud.create(session, agents, values))
         except IntegrityError as exc:
-            refused(exc, f"an agent with email {values['email']}")
+            refused(exc, _duplicate(exc, values))
 
     @router.patch("/agents/{agent_id}", response_model=AgentOut)
     async def patch_agent(agent_id: int, body: AgentPatch) -> AgentOut:
@@ -160,7 +181,7 @@ def agents_router(
                 row = await crud.change(session, agents, agent_id, values)
                 assert row is not None
         except IntegrityError as exc:
-            refused(exc, f"an agent with email {values.get('email')}")
+            refused(exc, _duplicate(exc, values))
         if on_change is not None:
             await on_change(row)
         return AgentOut(**row)

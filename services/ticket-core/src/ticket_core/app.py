@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from .access import AgentAccess, session_store
+from .agent_phone_api import agent_phone_router
 from .agents_api import agents_router
 from .api import api_router
 from .attachments_api import attachments_router
@@ -182,6 +183,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(auth_own, access.agent_router),
             access.protect(auth_admin, config),
             calls_internal_router(sessions),
+            agent_phone_router(sessions),  # internal: telephony's extension lookups
             audience_router(sessions),
             notifications_router(settings, sessions),  # its own admin/internal checks
         ],

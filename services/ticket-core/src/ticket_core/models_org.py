@@ -76,6 +76,10 @@ class Agent(SQLModel, table=True):
     password_changed_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True))
     )
+    # --- phone extension (migration 0012) ---
+    # The agent's PBX extension (digits): who a ringing call on it is pushed to, and what
+    # click-to-call rings first. Unique where set (PostgreSQL allows many NULLs).
+    phone_extension: str | None = Field(default=None, sa_column=Column(Text, unique=True))
 
 
 class Company(SQLModel, table=True):
