@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from helpdesk_common.topic_admin import ensure_topics
 from .infra import KafkaBroker, MailCatcher, Postgres, Redis
 from .processes import Child
 from .services import SERVICES, Infra, service_child, wait_ready
-from .wiring import LocalKeys, service_wiring
+from .wiring import LOCAL_ADMIN, LocalKeys, service_wiring
 
 
 @dataclass
@@ -98,13 +99,28 @@ class Stack:
         self.services[name] = child
         return child
 
-    def start_services(self) -> None:
-        """Every service, wired to the others with this system's own keys (``make up``)."""
+    def start_services(self) -> LocalKeys:
+        """Every service, wired to the others with this system's own keys (``make up``),
+        and the local administrator (``ticket_core.create_admin``)."""
         keys = LocalKeys.load_or_create(self.config.data_dir / "local-keys.json")
         wiring = service_wiring(self.config.service_ports, keys)
         for spec in SERVICES:
             self.start_service(spec.name, wiring.get(spec.name, {}))
         wait_ready((self.services[s.name], self.config.service_ports[s.name]) for s in SERVICES)
+        self.create_admin(LOCAL_ADMIN, keys.admin_password)
+        return keys
+
+    def create_admin(self, email: str, password: str) -> None:
+        assert self.infra is not None
+        env = {**os.environ, "DATABASE_URL": self.infra.database_url}
+        subprocess.run(
+            [sys.executable, "-m", "ticket_core.create_admin", email],
+            input=password + "\n",
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         for child in reversed(list(self.services.values())):
@@ -122,13 +138,15 @@ def up(data_dir: Path) -> int:
         print(f"Starting infrastructure (data in {data_dir}) ...", flush=True)
         infra = stack.start_infra()
         print("Starting services ...", flush=True)
-        stack.start_services()
+        keys = stack.start_services()
         ports = stack.config.service_ports
         print(
             "\nAll six services are ready.\n"
             f"  web form:        POST http://127.0.0.1:{ports['gateway']}/api/v1/webform\n"
             f"  tickets API:     http://127.0.0.1:{ports['ticket-core']}/api/v1/tickets"
             f"  (docs: http://127.0.0.1:{ports['ticket-core']}/docs)\n"
+            f"  administrator:   {LOCAL_ADMIN} / {keys.admin_password}"
+            f"  (POST /api/v1/auth/login)\n"
             f"  health:          http://127.0.0.1:<port>/readyz, metrics at /metrics\n"
             f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}\n"
             f"  Redis: {infra.redis_url}\n"

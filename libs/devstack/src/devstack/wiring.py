@@ -15,22 +15,31 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+LOCAL_ADMIN = "admin@helpdesk.local"
+
 
 @dataclass(frozen=True)
 class LocalKeys:
     secrets_key: str
     internal_token: str
     media_link_key: str
+    admin_password: str = ""  # the local administrator's (files from before it: added)
 
     @classmethod
     def load_or_create(cls, path: Path) -> LocalKeys:
         if path.exists():
-            return cls(**json.loads(path.read_text()))
-        keys = cls(
-            secrets_key=Fernet.generate_key().decode(),
-            internal_token=secrets.token_urlsafe(32),
-            media_link_key=secrets.token_urlsafe(32),
-        )
+            keys = cls(**json.loads(path.read_text()))
+            if keys.admin_password:
+                return keys
+            keys = cls(**{**asdict(keys), "admin_password": secrets.token_urlsafe(12)})
+            path.unlink()
+        else:
+            keys = cls(
+                secrets_key=Fernet.generate_key().decode(),
+                internal_token=secrets.token_urlsafe(32),
+                media_link_key=secrets.token_urlsafe(32),
+                admin_password=secrets.token_urlsafe(12),
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
