@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from helpdesk_common.blobstore import BlobStore
+from helpdesk_common.logs import get_logger
 from helpdesk_common.records import Channel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
@@ -51,6 +52,7 @@ from .security import (
     security_headers,
 )
 
+log = get_logger(__name__)
 PREFIX = "/console"
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _MAX_TEXT = 100_000
@@ -99,6 +101,16 @@ def console_route_class(push_url: str | None) -> type[APIRoute]:
                         agent=getattr(request.state, "console_agent", None),
                         push_url=push_url,
                         status_code=exc.status_code,
+                    )
+                except Exception:
+                    log.exception("console_page_failed", path=request.url.path)
+                    response = render(
+                        request,
+                        "error.html",
+                        {"status": 500, "detail": "something went wrong on our side"},
+                        agent=None,
+                        push_url=push_url,
+                        status_code=500,
                     )
                 response.headers.update(headers)
                 return response
@@ -359,7 +371,7 @@ def console_router(
         async with sessions() as db:
             ticket = await ticket_detail(db, ticket_id)  # 404 when missing
             await ticket_fields.hide_attributes(db, [ticket], agent.id)
-            row = ticket.model_dump()
+            row = {**ticket.model_dump(), **await ticket_repo.rating_of(db, ticket_id)}
             catalogue = await ticket_repo.catalogue(db, with_companies=False)
             authors = {m.author_agent_id for m in ticket.messages or [] if m.author_agent_id}
             names = await ticket_repo.agent_names(db, authors)

@@ -131,3 +131,12 @@ async def canned_text(session: AsyncSession, canned_id: int) -> str:
         select(canned_responses.c.text).where(canned_responses.c.id == canned_id)
     )
     return str(found or "")
+
+
+async def rating_of(session: AsyncSession, ticket_id: int) -> dict[str, Any]:
+    row = (
+        await session.execute(
+            select(tickets.c.rating, tickets.c.rating_comment).where(tickets.c.id == ticket_id)
+        )
+    ).first()
+    return {"rating": row.rating, "rating_comment": row.rating_comment} if row else {}
