@@ -254,5 +254,15 @@ async def test_stored_xss_shows_as_text_and_runs_nothing(console: Console, runni
         assert await page.evaluate("typeof window.__xss") == "undefined"
         assert opened.dialogs == []
         assert json.dumps(opened.errors) == "[]"
+
+        # The popup's "New ticket": a phone ticket for the caller, the note as its start.
+        await popup.locator(".call-new").click()
+        await page.wait_for_url("**/console/new-ticket?*")
+        assert await page.input_value("input[name=phone]") == "+15550100"
+        await page.fill("textarea[name=note]", "Wants a call back about the invoice")
+        await page.click("#create-ticket")
+        await page.locator("p.notice", has_text="Ticket created").wait_for()
+        assert "Call from +15550100" in (await page.text_content("#summary") or "")
+        assert "call back about the invoice" in (await page.text_content("#thread") or "")
     finally:
         await opened.close()

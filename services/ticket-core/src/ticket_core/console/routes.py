@@ -40,7 +40,7 @@ from ..outbox import OutboxRelay
 from ..replies import ReplyError, ReplyRequest, ReplySettings, TicketNotFound, add_reply
 from ..settings import TicketCoreSettings
 from ..workflow import KEEP, ChangeRequest, WorkflowError, apply_changes
-from . import inbox_repo, ticket_repo, views
+from . import inbox_repo, phone_tickets, ticket_repo, views
 from .console_auth import ConsoleAgent, NotLoggedIn, console_agent
 from .pages import STATIC, render
 from .security import (
@@ -624,6 +624,46 @@ def console_router(
             except TemplateRefused as exc:
                 error = str(exc)
         return page(request, "_reply_text.html", {"draft": text, "canned_error": error}, agent)
+
+    # --- a ticket from the incoming-call popup ------------------------------------------
+
+    @router.get("/new-ticket", include_in_schema=False)
+    async def new_ticket_form(request: Request) -> Response:
+        agent = await logged_in(request)
+        params = request.query_params
+        return page(
+            request,
+            "new_ticket.html",
+            {
+                "phone": params.get("phone", "")[:40],
+                "account": params.get("account", "")[:64],
+                "error": None,
+            },
+            agent,
+        )
+
+    @router.post("/new-ticket", include_in_schema=False)
+    async def new_ticket(request: Request) -> Response:
+        agent = await logged_in(request)
+        form = await checked_form(request, agent)
+        phone, account = str(form.get("phone") or ""), str(form.get("account") or "")
+        try:
+            wanted = phone_tickets.checked(
+                phone,
+                account,
+                str(form.get("subject") or ""),
+                str(form.get("note") or ""),
+                agent.id,
+            )
+            async with sessions() as db, db.begin():
+                ticket_id, outbox_ids = await phone_tickets.open_phone_ticket(
+                    db, wanted, reply_settings
+                )
+        except (phone_tickets.PhoneTicketRefused, ReplyError) as exc:
+            context = {"phone": phone[:40], "account": account[:64], "error": str(exc)}
+            return page(request, "new_ticket.html", context, agent, 422)
+        await relay.flush_quietly(outbox_ids)
+        return done(ticket_id, "created")
 
     return router
 

@@ -129,7 +129,8 @@
       a.textContent = "#" + (t.number || t.id) + " " + (t.subject || "");
       li.appendChild(a); list.appendChild(li);
     });
-    popup.querySelector(".call-new").href = "/console/new-ticket?" + new URLSearchParams({ phone: phone });
+    popup.querySelector(".call-new").href = "/console/new-ticket?" +
+      new URLSearchParams({ phone: phone, account: String(push.channel_account || "") });
     popup.querySelector(".call-dismiss").addEventListener("click", function () { popup.remove(); });
     body.appendChild(popup);
     beep();
