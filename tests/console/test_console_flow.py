@@ -24,6 +24,15 @@ async def test_login_inbox_reply_status_and_live_answer(
     )
     assert sent.status_code == 202, sent.text
     ticket = await console.ticket_for(customer)
+    canned_title = unique("Extinguisher ")
+    canned = await console.api.post(
+        "/api/v1/canned-responses",
+        json={
+            "title": canned_title,
+            "text": "Hello {{ contact.name }}, we are on our way with an extinguisher.",
+        },
+    )
+    assert canned.status_code == 201, canned.text
 
     # A wrong password is refused on the page; the right one opens the inbox.
     opened = await console.open_page()
@@ -53,7 +62,12 @@ async def test_login_inbox_reply_status_and_live_answer(
         await page.wait_for_url(console.url(f"/tickets/{ticket['id']}"))
         assert await page.locator("select[name=channel]").input_value() == "email"
         assert "Help!" in (await page.text_content("#thread") or "")
-        await page.fill("textarea[name=text]", "We are on our way with an extinguisher.")
+        # A canned response fills the reply box, rendered for this ticket.
+        picked = page.locator("select[name=canned_id] option", has_text=canned_title)
+        await page.select_option("select[name=canned_id]", await picked.get_attribute("value"))
+        await page.locator(
+            "textarea[name=text]", has_text="Hello Carla Customer, we are on our way"
+        ).wait_for()
         await page.click("#send")
         await page.wait_for_selector("p.notice")
         assert "Reply queued" in (await page.text_content("p.notice") or "")
