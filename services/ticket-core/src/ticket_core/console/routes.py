@@ -112,7 +112,11 @@ def console_route_class(push_url: str | None) -> type[APIRoute]:
                         push_url=push_url,
                         status_code=500,
                     )
-                response.headers.update(headers)
+                for name, value in headers.items():
+                    if name == "Cache-Control":
+                        response.headers.setdefault(name, value)  # static files cache
+                    else:
+                        response.headers[name] = value
                 return response
 
             return handler
