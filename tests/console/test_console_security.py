@@ -115,6 +115,30 @@ async def test_headers_login_required_csrf_and_no_open_redirect(
         assert note.status_code == 303
         notes = [m for m in await console.messages_of(ticket) if m["text"] == "real note"]
         assert len(notes) == 1 and notes[0]["kind"] == "internal_note"
+        # The side form changes only what it names (observers here)...
+        watched = await client.post(
+            f"/console/tickets/{ticket}/change",
+            data={
+                "csrf_token": csrf,
+                "observer_agent_ids_given": "1",
+                "observer_agent_ids": str(agent.id),
+            },
+        )
+        assert watched.status_code == 303, watched.text
+        detail = (await console.api.get(f"/api/v1/tickets/{ticket}")).json()
+        assert detail["observer_agent_ids"] == [agent.id] and detail["status"] == "open"
+        # ... and "send and resolve" answers and resolves in one go.
+        solved = await client.post(
+            f"/console/tickets/{ticket}/reply",
+            data={"text": "Fixed it.", "action": "send_resolve", "csrf_token": csrf},
+        )
+        assert solved.status_code == 303
+        assert solved.headers["location"].endswith("?done=sent_resolved")
+        detail = (await console.api.get(f"/api/v1/tickets/{ticket}")).json()
+        assert detail["status"] == "resolved"
+        assert [m["text"] for m in detail["messages"] if m["kind"] == "public_reply"] == [
+            "Fixed it."
+        ]
         # Bad input: a clear 4xx, never a 500.
         bad = await client.get("/console/?priority_id=abc")
         assert bad.status_code == 422

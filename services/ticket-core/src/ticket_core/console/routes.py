@@ -552,6 +552,8 @@ def console_router(
             responsible_group_id=_int(form, "responsible_group_id")
             if "responsible_group_id" in form
             else KEEP,
+            observer_agent_ids=_ids(form, "observer_agent_ids"),
+            observer_group_ids=_ids(form, "observer_group_ids"),
         )
         async with sessions() as db:
             current = await ticket_detail(db, ticket_id)
@@ -672,6 +674,17 @@ def console_router(
     return router
 
 
+def _ids(form: FormData, name: str) -> frozenset[int] | None:
+    """A multi-select's ids; None when the form has no such field (``name`` + ``_given``
+    marks an empty selection as "none")."""
+    if f"{name}_given" not in form:
+        return None
+    values = [v for v in form.getlist(name) if str(v).strip()]
+    if len(values) > 100:
+        raise ConsoleError(status_code=422, detail=f"too many {name}")
+    return frozenset(_int({"id": v}, "id") or 0 for v in values)
+
+
 def _only_changed(change: ChangeRequest, current: dict[str, Any]) -> ChangeRequest:
     """The form posts every field: keep only those that differ from the ticket."""
     values: dict[str, Any] = {}
@@ -681,6 +694,10 @@ def _only_changed(change: ChangeRequest, current: dict[str, Any]) -> ChangeReque
     for name in ("type_id", "responsible_agent_id", "responsible_group_id"):
         if getattr(change, name) == current.get(name):
             values[name] = KEEP
+    for name in ("observer_agent_ids", "observer_group_ids"):
+        given = getattr(change, name)
+        if given is not None and given == frozenset(current.get(name) or ()):
+            values[name] = None
     if values.get("status_id", change.status_id) is None:
         values["pending_until"] = None
     return replace(change, **values)
