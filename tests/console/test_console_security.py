@@ -196,6 +196,16 @@ async def test_a_specialist_sees_only_their_tickets(
         response = await page.goto(console.url(f"/tickets/{mine['id']}"))
         assert response is not None and response.status == 200
         assert mine_subject in (await page.text_content("#summary") or "")
+        # Writing to the other ticket with a valid token is refused as "not found" too.
+        csrf = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+        before = len(await console.messages_of(other["id"]))
+        forged = await page.request.post(
+            console.url(f"/tickets/{other['id']}/reply"),
+            form={"text": "sneaky", "mode": "note", "csrf_token": csrf or ""},
+            max_redirects=0,
+        )
+        assert forged.status == 404
+        assert len(await console.messages_of(other["id"])) == before
     finally:
         await opened.close()
 
