@@ -139,6 +139,23 @@ async def test_headers_login_required_csrf_and_no_open_redirect(
         assert [m["text"] for m in detail["messages"] if m["kind"] == "public_reply"] == [
             "Fixed it."
         ]
+        # A file on the thread is a download link that works with the session cookie.
+        uploaded = await console.api.post(
+            "/api/v1/attachments", files={"file": ("report.txt", b"disk full", "text/plain")}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        file = uploaded.json()
+        with_file = await console.api.post(
+            f"/api/v1/tickets/{ticket}/replies",
+            json={"text": "See the report", "internal": True, "attachments": [file]},
+            headers={"X-Agent-Id": str(agent.id)},
+        )
+        assert with_file.status_code == 201, with_file.text
+        link = f"/api/v1/tickets/{ticket}/attachments/{file['sha256']}"
+        assert f'href="{link}"' in (await client.get(f"/console/tickets/{ticket}")).text
+        download = await client.get(link)
+        assert download.status_code == 200 and download.content == b"disk full"
+        assert download.headers["content-disposition"].startswith("attachment")
         # Bad input: a clear 4xx, never a 500.
         bad = await client.get("/console/?priority_id=abc")
         assert bad.status_code == 422
