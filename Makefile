@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test test-servers env lint bench bench-gateway bench-e2e clean
+.PHONY: up test test-servers env lint bench bench-gateway bench-e2e clean vendor-htmx
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -25,9 +25,14 @@ up: env
 test: env test-servers
 	$(PY) -m pytest
 
-## Servers the tests need that PyPI does not ship (Dovecot IMAP); no-op once installed.
+## Servers the tests need that PyPI does not ship (Dovecot IMAP, Chromium for the console's
+## browser tests); no-op once installed.
 test-servers:
 	bash scripts/install-test-servers.sh
+
+## Re-vendor htmx for the console from the npm registry (the file is committed).
+vendor-htmx:
+	bash scripts/vendor-htmx.sh
 
 lint: env
 	$(VENV)/bin/ruff check libs services tests bench

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Real servers the test suite needs that are not on PyPI: Debian's Dovecot IMAP server.
+# Real servers the test suite needs that are not on PyPI: Debian's Dovecot IMAP server,
+# and Debian's Chromium (with fonts) for the console's browser tests (Playwright drives
+# /usr/bin/chromium; `playwright install` is never used).
 #
-# Idempotent: does nothing when `dovecot` is already installed. The tests start their
+# Idempotent: does nothing when `dovecot` and `chromium` are already installed. The tests start their
 # own Dovecot (own config, base_dir and port under a temp dir, see tests/email/conftest.py),
 # so a system Dovecot started by the package's postinst is neither needed nor wanted:
 # services are kept from starting during the install, and one that runs anyway is stopped.
@@ -11,13 +13,20 @@ have_dovecot() {
     command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]
 }
 
-if have_dovecot; then
+have_chromium() {
+    [ -x /usr/bin/chromium ]
+}
+
+PACKAGES=()
+have_dovecot || PACKAGES+=(dovecot-imapd)
+have_chromium || PACKAGES+=(chromium fonts-dejavu-core fonts-liberation)
+if [ "${#PACKAGES[@]}" -eq 0 ]; then
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-test-servers: dovecot is missing and apt-get is not available;" \
-         "install Dovecot's IMAP server (2.3) by hand" >&2
+    echo "install-test-servers: ${PACKAGES[*]} missing and apt-get is not available;" \
+         "install them by hand" >&2
     exit 1
 fi
 
@@ -41,10 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "install-test-servers: installing dovecot-imapd" >&2
+echo "install-test-servers: installing ${PACKAGES[*]}" >&2
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd >/dev/null
+    "${PACKAGES[@]}" >/dev/null
 
 # If a system Dovecot came up anyway (systemd hosts ignore policy-rc.d), stop and disable it.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -112,6 +112,8 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "TICKET_CORE_SECRETS_KEY": Fernet.generate_key().decode(),
             "TICKET_CORE_INTERNAL_TOKEN": INTERNAL_TOKEN,
             "TICKET_CORE_MAX_UPLOAD_BYTES": str(1024 * 1024),
+            # the console's pages open the gateway's agent WebSocket (docs/console.md)
+            "TICKET_CORE_CONSOLE_PUSH_URL": f"ws://127.0.0.1:{ports['gateway']}/ws/agents",
         },
         "messenger-ingest": {
             "MESSENGER_INGEST_TICKET_CORE_URL": core,

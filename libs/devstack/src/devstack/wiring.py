@@ -55,6 +55,7 @@ def service_wiring(ports: dict[str, int], keys: LocalKeys) -> dict[str, dict[str
         "ticket-core": {
             "TICKET_CORE_SECRETS_KEY": keys.secrets_key,
             "TICKET_CORE_INTERNAL_TOKEN": keys.internal_token,
+            "TICKET_CORE_CONSOLE_PUSH_URL": f"ws://127.0.0.1:{ports['gateway']}/ws/agents",
         },
         "gateway": {
             **media,

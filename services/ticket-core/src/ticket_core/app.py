@@ -30,6 +30,7 @@ from .canned_api import canned_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
+from .console.routes import console_router
 from .db import make_engine, make_sessionmaker
 from .edits import EditAwareInboundHandler
 from .handlers import (
@@ -186,6 +187,8 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             agent_phone_router(sessions),  # internal: telephony's extension lookups
             audience_router(sessions),
             notifications_router(settings, sessions),  # its own admin/internal checks
+            # the agent console's pages check the session cookie and CSRF themselves
+            console_router(settings, sessions, relay, blobs, access, guard),
         ],
     )
     app.state.agent_access = access

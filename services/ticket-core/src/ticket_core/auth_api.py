@@ -114,58 +114,15 @@ def auth_router(
     admin = APIRouter(prefix="/api/v1", tags=["auth"])
 
     def set_cookie(response: Response, token: str) -> None:
-        response.set_cookie(
-            COOKIE_NAME,
-            token,
-            max_age=int(settings.session_max_age_seconds),
-            httponly=True,
-            samesite="lax",
-            secure=settings.session_cookie_secure,
-            domain=settings.session_cookie_domain,
-            path="/",
-        )
+        set_session_cookie(response, token, settings)
 
     def clear_cookie(response: Response) -> None:
-        response.delete_cookie(
-            COOKIE_NAME,
-            path="/",
-            domain=settings.session_cookie_domain,
-            secure=settings.session_cookie_secure,
-            httponly=True,
-            samesite="lax",
-        )
+        clear_session_cookie(response, settings)
 
     @public.post("/login", response_model=LoginOut)
     async def login(body: LoginIn, response: Response) -> LoginOut:
-        name = body.login.strip().lower()
-        try:
-            locked = await guard.locked_for(name)
-        except RedisError as exc:
-            raise HTTPException(503, "the session store is unavailable") from exc
-        if locked:
-            raise HTTPException(
-                status_code=429,
-                detail=f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
-                headers={"Retry-After": str(locked)},
-            )
-        async with sessions() as session:
-            row = (
-                await session.execute(
-                    select(agents).where(or_(agents.c.login == name, agents.c.email == name))
-                )
-            ).first()
-        stored = row.password_hash if row is not None else None
-        ok = await passwords.verify_password_async(stored, body.password)
-        if not ok or row is None or not row.active:
-            locked_now = await guard.failed(name)
-            log.info("agent_login_failed", locked=locked_now)
-            raise HTTPException(status_code=401, detail="wrong login or password")
-        await guard.succeeded(name)
-        if row.password_hash and passwords.needs_rehash(row.password_hash):
-            await _store_hash(sessions, row.id, await passwords.hash_password_async(body.password))
-        token, _ = await store.create(int(row.id), str(row.role))
+        token, row = await sign_in(sessions, store, guard, body.login, body.password)
         set_cookie(response, token)
-        log.info("agent_logged_in", agent_id=row.id)
         return LoginOut(token=token, expires_in=store.idle_seconds, agent=_me(row))
 
     @public.post("/logout", status_code=204)
@@ -264,3 +221,68 @@ async def _store_hash(
             .where(agents.c.id == agent_id)
             .values(password_hash=password_hash, password_changed_at=datetime.now(UTC))
         )
+
+
+def set_session_cookie(response: Response, token: str, settings: TicketCoreSettings) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=int(settings.session_max_age_seconds),
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        domain=settings.session_cookie_domain,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: TicketCoreSettings) -> None:
+    response.delete_cookie(
+        COOKIE_NAME,
+        path="/",
+        domain=settings.session_cookie_domain,
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+async def sign_in(
+    sessions: async_sessionmaker[AsyncSession],
+    store: AgentSessions,
+    guard: LoginGuard,
+    login: str,
+    password: str,
+) -> tuple[str, Any]:
+    """Check a login (lockout, argon2) and open a session: (token, agent row). Refusals
+    are HTTPExceptions: 429 locked (with Retry-After), 401 wrong, 503 no Redis. Shared by
+    the API login and the console's login form."""
+    name = login.strip().lower()
+    try:
+        locked = await guard.locked_for(name)
+    except RedisError as exc:
+        raise HTTPException(503, "the session store is unavailable") from exc
+    if locked:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
+            headers={"Retry-After": str(locked)},
+        )
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(agents).where(or_(agents.c.login == name, agents.c.email == name))
+            )
+        ).first()
+    stored = row.password_hash if row is not None else None
+    ok = await passwords.verify_password_async(stored, password)
+    if not ok or row is None or not row.active:
+        locked_now = await guard.failed(name)
+        log.info("agent_login_failed", locked=locked_now)
+        raise HTTPException(status_code=401, detail="wrong login or password")
+    await guard.succeeded(name)
+    if row.password_hash and passwords.needs_rehash(row.password_hash):
+        await _store_hash(sessions, row.id, await passwords.hash_password_async(password))
+    token, _ = await store.create(int(row.id), str(row.role))
+    log.info("agent_logged_in", agent_id=row.id)
+    return token, row

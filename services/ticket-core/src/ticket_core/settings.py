@@ -73,3 +73,9 @@ class TicketCoreSettings(ServiceSettings):
     login_lockout_minutes: float = Field(
         default=15.0, gt=0, description="How long a locked login stays locked."
     )
+    # --- agent console (docs/console.md) ---
+    console_push_url: str | None = Field(
+        default=None,
+        description="The gateway's agent WebSocket as the browser reaches it "
+        "(ws[s]://host/ws/agents); unset: /ws/agents on the console's own host.",
+    )

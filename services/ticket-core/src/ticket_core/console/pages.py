@@ -1,0 +1,60 @@
+"""Building the console's pages: Jinja2 (autoescape on) and the context every page gets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.responses import Response
+
+from . import views
+from .console_auth import ConsoleAgent
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every {{ }} is escaped; customer HTML goes through |safe_html
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_html"] = lambda html: Markup(views.safe_html(html or ""))
+    env.filters["channel_label"] = views.channel_label
+    env.filters["channel_icon"] = views.channel_icon
+    env.filters["size"] = views.size_text
+    env.filters["when"] = _when
+    env.filters["iso"] = lambda d: d.astimezone(UTC).isoformat() if d else ""
+    env.globals["KINDS"] = views.KINDS
+    env.globals["RATINGS"] = views.RATINGS
+    return env
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+TEMPLATES = Jinja2Templates(env=_environment())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    agent: ConsoleAgent | None,
+    push_url: str | None,
+    status_code: int = 200,
+) -> Response:
+    base = {"agent": agent, "push_url": push_url or "", "now": datetime.now(UTC)}
+    return TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
