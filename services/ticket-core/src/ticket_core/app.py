@@ -30,6 +30,7 @@ from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
 from .db import make_engine, make_sessionmaker
+from .desk_routes import desk_routers
 from .edits import EditAwareInboundHandler
 from .handlers import (
     DeliveryEventsHandler,
@@ -181,6 +182,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(auth_public, access.public_router),
             access.protect(auth_own, access.agent_router),
             access.protect(auth_admin, config),
+            *desk_routers(access, settings, sessions, relay, blobs, redis),
             calls_internal_router(sessions),
             audience_router(sessions),
             notifications_router(settings, sessions),  # its own admin/internal checks
