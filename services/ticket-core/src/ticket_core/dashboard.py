@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -47,10 +47,11 @@ class Dashboard(BaseModel):
 
 
 def day_window(today: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of the local calendar day ``today`` (DST days are 23 or 25 hours)."""
+    """[start, end) of the local calendar day ``today``, in UTC (DST days are 23 or 25
+    hours long; UTC keeps Python's arithmetic on them exact)."""
     start = datetime.combine(today, time(), tzinfo=zone)
     end = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
-    return start, end
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def period_days(now: datetime, zone: ZoneInfo, days: int) -> list[date]:
