@@ -63,50 +63,52 @@ def _query(where: list[Any]) -> Any:
     )
 
 
+async def report_filters(
+    visible: Annotated[list[Any], Depends(visibility)],
+    contact_email: str | None = None,
+    status: Annotated[Category | None, Query(description="A status category.")] = None,
+    status_id: int | None = None,
+    responsible_agent_id: int | None = None,
+    responsible_group_id: int | None = None,
+    unassigned: bool | None = None,
+    channel: Channel | None = None,
+    company_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> list[Any]:
+    where = visible + _filters(
+        contact_email,
+        status,
+        status_id,
+        responsible_agent_id,
+        responsible_group_id,
+        unassigned,
+        channel,
+        company_id,
+        q,
+        overdue,
+    )
+    for bound in (created_from, created_to):
+        if bound is not None and bound.tzinfo is None:
+            raise HTTPException(422, "created_from/created_to need a timezone")
+    if created_from is not None:
+        where.append(repo.tickets.c.created_at >= created_from)
+    if created_to is not None:
+        where.append(repo.tickets.c.created_at < created_to)
+    return where
+
+
+Filters = Annotated[list[Any], Depends(report_filters)]
+
+
 def report_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1/reports", tags=["reports"], dependencies=[Depends(bearer_auth(settings))]
     )
-
-    async def report_filters(
-        visible: Annotated[list[Any], Depends(visibility)],
-        contact_email: str | None = None,
-        status: Annotated[Category | None, Query(description="A status category.")] = None,
-        status_id: int | None = None,
-        responsible_agent_id: int | None = None,
-        responsible_group_id: int | None = None,
-        unassigned: bool | None = None,
-        channel: Channel | None = None,
-        company_id: int | None = None,
-        q: Annotated[str | None, Query(max_length=200)] = None,
-        overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> list[Any]:
-        where = visible + _filters(
-            contact_email,
-            status,
-            status_id,
-            responsible_agent_id,
-            responsible_group_id,
-            unassigned,
-            channel,
-            company_id,
-            q,
-            overdue,
-        )
-        for bound in (created_from, created_to):
-            if bound is not None and bound.tzinfo is None:
-                raise HTTPException(422, "created_from/created_to need a timezone")
-        if created_from is not None:
-            where.append(repo.tickets.c.created_at >= created_from)
-        if created_to is not None:
-            where.append(repo.tickets.c.created_at < created_to)
-        return where
-
-    Filters = Annotated[list[Any], Depends(report_filters)]
 
     async def chunks(where: list[Any]) -> AsyncIterator[list[list[Any]]]:
         async with sessions() as session:
