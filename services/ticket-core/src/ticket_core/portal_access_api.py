@@ -93,7 +93,9 @@ def portal_access_router(
                 if existing is None:
                     values.setdefault("access", "own")
                     values.setdefault("active", True)
-                row = await repo.upsert_account(session, contact_id, email, values)
+                row = await repo.save_account(
+                    session, contact_id, email, values, exists=existing is not None
+                )
         except IntegrityError as exc:
             refused(exc, "a portal account with this email")
         if "password_hash" in values or not row["active"]:

@@ -12,7 +12,7 @@ no agent authentication, every route depends on ``PortalAuth``.
 A ticket the contact may not see (someone else's, internal, missing) is 404.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: route signatures name a local dependency.
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any

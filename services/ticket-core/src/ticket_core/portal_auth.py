@@ -9,7 +9,7 @@ SameSite=Lax) or ``Authorization: Bearer``. Lockout: ``LoginGuard`` with the key
 ``portal:`` (failures per login name).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: route signatures name a local dependency.
 
 from typing import Annotated
 

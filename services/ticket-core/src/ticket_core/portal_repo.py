@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import MessageKind
@@ -77,19 +76,24 @@ async def user_of(session: AsyncSession, contact_id: int) -> PortalUser | None:
     return PortalUser(int(row.id), row.company_id, row.access, row.login, row.display_name)
 
 
-async def upsert_account(
+async def save_account(
     session: AsyncSession,
     contact_id: int,
     login: str,
     values: dict[str, Any],
+    *,
+    exists: bool,
 ) -> dict[str, Any]:
-    statement = insert(portal_accounts).values(contact_id=contact_id, login=login, **values)
-    row = await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[portal_accounts.c.contact_id],
-            set_={"login": login, **values},
-        ).returning(portal_accounts)
-    )
+    """Insert the contact's account, or change the given columns of the existing one."""
+    if exists:
+        statement: Any = (
+            update(portal_accounts)
+            .where(portal_accounts.c.contact_id == contact_id)
+            .values(login=login, **values)
+        )
+    else:
+        statement = insert(portal_accounts).values(contact_id=contact_id, login=login, **values)
+    row = await session.execute(statement.returning(portal_accounts))
     return dict(row.mappings().one())
 
 

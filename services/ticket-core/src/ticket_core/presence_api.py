@@ -77,15 +77,12 @@ def presence_router(
 
     async def described(ticket_id: int, viewers: list[Viewer]) -> PresenceOut:
         async with sessions() as session:
-            names: dict[int, str] = dict(
-                (
-                    await session.execute(
-                        select(agents.c.id, agents.c.name).where(
-                            agents.c.id.in_([v.agent_id for v in viewers])
-                        )
-                    )
-                ).tuples()
+            rows = await session.execute(
+                select(agents.c.id, agents.c.name).where(
+                    agents.c.id.in_([v.agent_id for v in viewers])
+                )
             )
+            names: dict[int, str] = {int(i): str(n) for i, n in rows}
             zone = ZoneInfo((await desk_options(session)).timezone)
         out = []
         for viewer in viewers:
