@@ -97,7 +97,7 @@ async def test_who_has_a_ticket_open_and_the_push_when_someone_opens_it(
         listed = await tickets_api.get(url, headers=owner.headers)
         assert [v["agent_id"] for v in listed.json()["viewers"]] == [owner.agent_id]
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await redis.aclose()
 
     for method in ("GET", "POST", "DELETE"):
