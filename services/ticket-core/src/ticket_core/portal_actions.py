@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,7 @@ class Done:
     outbox_ids: list[int] = field(default_factory=list)
 
 
-async def _visible(session: AsyncSession, user: PortalUser, ticket_id: int) -> dict[str, object]:
+async def _visible(session: AsyncSession, user: PortalUser, ticket_id: int) -> dict[str, Any]:
     found = await repo.ticket(session, user, ticket_id)
     if found is None:
         raise PortalNotFound(ticket_id)
@@ -64,7 +65,7 @@ async def add_reply(
     tickets reopen), or on a closed / long-resolved ticket a new linked ticket, exactly as
     a channel message would. ``Done.ticket_id`` is where it landed."""
     ticket = await _visible(session, user, ticket_id)
-    message = portal_messages.reply(user, account, int(str(ticket["number"])), text, key)
+    message = portal_messages.reply(user, account, int(ticket["number"]), text, key)
     result = await ingest_batch(session, [message], reopen_window=reopen_window, now=now)
     stored = await repo.message_by_key(session, key)
     assert stored is not None
