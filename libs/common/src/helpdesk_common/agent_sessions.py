@@ -28,12 +28,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _session_key(digest: str) -> str:
-    return f"{KEY_PREFIX}{digest}"
+def _session_key(digest: str, prefix: str = KEY_PREFIX) -> str:
+    return f"{prefix}{digest}"
 
 
-def _agent_key(agent_id: int) -> str:
-    return f"{KEY_PREFIX}agent:{agent_id}"
+def _agent_key(agent_id: int, prefix: str = KEY_PREFIX) -> str:
+    return f"{prefix}agent:{agent_id}"
 
 
 @dataclass(frozen=True)
@@ -49,24 +49,40 @@ class AgentSession:
 
 
 class AgentSessions:
-    """create, lookup (which touches), revoke; ``idle_seconds`` is the sliding expiry."""
+    """create, lookup (which touches), revoke; ``idle_seconds`` is the sliding expiry.
+
+    ``key_prefix`` keeps another kind of session apart (the customer portal's contact
+    sessions use ``helpdesk:portal-session:``; ``agent_id`` is then the contact's id and
+    ``role`` the access level): a token of one kind is unknown to a store of the other."""
 
     def __init__(
-        self, redis: Redis, *, idle_seconds: float = 8 * 3600, max_age_seconds: float = 7 * 86400
+        self,
+        redis: Redis,
+        *,
+        idle_seconds: float = 8 * 3600,
+        max_age_seconds: float = 7 * 86400,
+        key_prefix: str = KEY_PREFIX,
     ) -> None:
         self._redis = redis
         self.idle_seconds = max(1, int(idle_seconds))
         self.max_age_seconds = max_age_seconds
+        self._prefix = key_prefix
+
+    def _session_key(self, digest: str) -> str:
+        return _session_key(digest, self._prefix)
+
+    def _agent_key(self, agent_id: int) -> str:
+        return _agent_key(agent_id, self._prefix)
 
     async def create(self, agent_id: int, role: str) -> tuple[str, AgentSession]:
         """A new session; returns the token (never stored) and the session."""
         token = secrets.token_urlsafe(32)
         now = time.time()
         session = AgentSession(token_hash(token), agent_id, role, now, now + self.max_age_seconds)
-        agent_key = _agent_key(agent_id)
+        agent_key = self._agent_key(agent_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
-                _session_key(session.token_hash),
+                self._session_key(session.token_hash),
                 mapping={
                     "agent_id": str(agent_id),
                     "role": role,
@@ -74,7 +90,7 @@ class AgentSessions:
                     "expires_at": repr(session.expires_at),
                 },
             )
-            pipe.expire(_session_key(session.token_hash), self.idle_seconds)
+            pipe.expire(self._session_key(session.token_hash), self.idle_seconds)
             pipe.sadd(agent_key, session.token_hash)
             pipe.expire(agent_key, int(self.max_age_seconds) + self.idle_seconds)
             await pipe.execute()
@@ -85,7 +101,7 @@ class AgentSessions:
         if not token or len(token) > 256:
             return None
         digest = token_hash(token)
-        key = _session_key(digest)
+        key = self._session_key(digest)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
             if touch:
@@ -101,46 +117,47 @@ class AgentSessions:
 
     async def touch(self, token: str) -> bool:
         """Push the expiry forward without reading; False when the session is gone."""
-        return bool(await self._redis.expire(_session_key(token_hash(token)), self.idle_seconds))
+        key = self._session_key(token_hash(token))
+        return bool(await self._redis.expire(key, self.idle_seconds))
 
     async def alive(self, session: AgentSession) -> bool:
         """Whether the session still exists (not revoked, not expired), without touching it."""
         if session.expired():
             return False
-        return bool(await self._redis.exists(_session_key(session.token_hash)))
+        return bool(await self._redis.exists(self._session_key(session.token_hash)))
 
     async def revoke(self, token: str) -> None:
         digest = token_hash(token)
-        found = await self._redis.hgetall(_session_key(digest))
+        found = await self._redis.hgetall(self._session_key(digest))
         session = _parse(digest, found)
         await self.revoke_hash(session.agent_id if session else None, digest)
 
     async def revoke_hash(self, agent_id: int | None, digest: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(_session_key(digest))
+            pipe.delete(self._session_key(digest))
             if agent_id is not None:
-                pipe.srem(_agent_key(agent_id), digest)
+                pipe.srem(self._agent_key(agent_id), digest)
             await pipe.execute()
 
     async def revoke_agent(self, agent_id: int, *, keep: str | None = None) -> int:
         """End every session of the agent (but the one whose token hash is ``keep``)."""
-        agent_key = _agent_key(agent_id)
+        agent_key = self._agent_key(agent_id)
         digests = [_text(d) for d in await self._redis.smembers(agent_key)]
         doomed = [d for d in digests if d != keep]
         if not doomed:
             return 0
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(*(_session_key(d) for d in doomed))
+            pipe.delete(*(self._session_key(d) for d in doomed))
             pipe.srem(agent_key, *doomed)
             results = await pipe.execute()
         return int(results[0])
 
     async def set_role(self, agent_id: int, role: str) -> None:
         """Record a role change on the agent's live sessions (the gateway reads it)."""
-        digests = [_text(d) for d in await self._redis.smembers(_agent_key(agent_id))]
+        digests = [_text(d) for d in await self._redis.smembers(self._agent_key(agent_id))]
         for digest in digests:
             # Only a live session: a plain HSET would revive an expired one without expiry.
-            await self._redis.eval(_SET_ROLE_IF_LIVE, 1, _session_key(digest), role)
+            await self._redis.eval(_SET_ROLE_IF_LIVE, 1, self._session_key(digest), role)
 
 
 _SET_ROLE_IF_LIVE = """

@@ -32,6 +32,7 @@ from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
 from .console.routes import console_router
 from .db import make_engine, make_sessionmaker
+from .desk_routes import desk_routers
 from .edits import EditAwareInboundHandler
 from .handlers import (
     DeliveryEventsHandler,
@@ -183,6 +184,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(auth_public, access.public_router),
             access.protect(auth_own, access.agent_router),
             access.protect(auth_admin, config),
+            *desk_routers(access, settings, sessions, relay, blobs, redis),
             calls_internal_router(sessions),
             agent_phone_router(sessions),  # internal: telephony's extension lookups
             audience_router(sessions),

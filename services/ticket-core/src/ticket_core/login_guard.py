@@ -16,19 +16,30 @@ _LOCK = "helpdesk:login-lock:"
 
 
 class LoginGuard:
-    def __init__(self, redis: Redis, *, max_failures: int, lockout_seconds: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        max_failures: int,
+        lockout_seconds: int,
+        key_prefix: str = "",
+    ) -> None:
+        """``key_prefix`` keeps another login space apart (the portal's contacts use
+        ``portal:``), so a contact's failures never lock an agent with the same email."""
         self._redis = redis
+        self._failures = _FAILURES + key_prefix
+        self._lock = _LOCK + key_prefix
         self.max_failures = max_failures
         self.lockout_seconds = max(1, lockout_seconds)
 
     async def locked_for(self, login: str) -> int:
         """Seconds the login stays locked (0: not locked)."""
-        ttl = int(await self._redis.ttl(_LOCK + login))
+        ttl = int(await self._redis.ttl(self._lock + login))
         return max(ttl, 0)
 
     async def failed(self, login: str) -> bool:
         """Count a failure; True when it locked the login."""
-        key = _FAILURES + login
+        key = self._failures + login
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.ttl(key)
@@ -38,10 +49,10 @@ class LoginGuard:
         if count < self.max_failures:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_LOCK + login, "1", ex=self.lockout_seconds)
+            pipe.set(self._lock + login, "1", ex=self.lockout_seconds)
             pipe.delete(key)
             await pipe.execute()
         return True
 
     async def succeeded(self, login: str) -> None:
-        await self._redis.delete(_FAILURES + login)
+        await self._redis.delete(self._failures + login)
