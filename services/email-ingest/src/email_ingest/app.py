@@ -17,13 +17,12 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.service import build_app
-from redis.asyncio import Redis
 
 from .mailbox_source import AccountMailboxes
 from .mailbox_supervisor import MailboxSupervisor
@@ -65,7 +64,7 @@ def create_app(
     settings = settings or EmailIngestSettings()
     logs.configure(settings.service_name, settings.log_level)
     broker = make_broker(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     deps = PollerDeps(
         broker=broker,
         redis=redis,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.agent_sessions import AgentSessions
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
@@ -11,7 +11,6 @@ from helpdesk_common.channel_accounts import ChannelAccountDirectory
 from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.service import build_app
-from redis.asyncio import Redis
 
 from .channel_routes import WebhookEdge, webhooks_router
 from .handlers import webform_router
@@ -28,7 +27,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     logs.configure(settings.service_name, settings.log_level)
     broker = make_broker(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
     accounts = ChannelAccountDirectory(

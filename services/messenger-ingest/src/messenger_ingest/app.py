@@ -7,7 +7,7 @@ one group made every (re)start a chain of group rebalances that paused all chann
 from __future__ import annotations
 
 from fastapi import FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
@@ -17,7 +17,6 @@ from helpdesk_common.records import Channel
 from helpdesk_common.sent_messages import SentMessageMap
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import raw_topic
-from redis.asyncio import Redis
 
 from . import telegram, viber, vk, webform
 from .handlers import Normaliser, RawHandler
@@ -50,7 +49,7 @@ def create_app(settings: MessengerIngestSettings | None = None) -> FastAPI:
             handler=RawHandler(broker, normalise, settings.service_name),
             settings=settings,
         )
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     accounts = ChannelAccountDirectory(
         settings.ticket_core_url,
         settings.internal_token,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
@@ -14,7 +14,6 @@ from helpdesk_common.records import Channel
 from helpdesk_common.sent_messages import SentMessageMap
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
-from redis.asyncio import Redis
 
 from .audience import TicketAudience
 from .handlers import TicketEventsHandler
@@ -39,7 +38,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     logs.configure(settings.service_name, settings.log_level)
     broker = make_broker(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     audience = (
         TicketAudience(settings.ticket_core_url, settings.internal_token)
         if settings.internal_token

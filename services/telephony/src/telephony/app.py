@@ -4,7 +4,7 @@ call events to ``inbound.calls.v1``, ringing pushes, click-to-call."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.agent_sessions import AgentSessions
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
@@ -13,7 +13,6 @@ from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.records import Channel
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import raw_topic
-from redis.asyncio import Redis
 
 from .agent_phones import AgentPhones
 from .caller_cards import CallerCards
@@ -30,7 +29,7 @@ def create_app(settings: TelephonySettings | None = None) -> FastAPI:
     settings = settings or TelephonySettings()
     logs.configure(settings.service_name, settings.log_level)
     broker = make_broker(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     accounts = ChannelAccountDirectory(
         settings.ticket_core_url,
         settings.internal_token,

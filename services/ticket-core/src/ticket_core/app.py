@@ -7,14 +7,13 @@ import contextlib
 from datetime import timedelta
 
 from fastapi import FastAPI
-from helpdesk_common import logs
+from helpdesk_common import logs, redis_client
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES, TICKET_EVENTS
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from .access import AgentAccess, session_store
@@ -141,7 +140,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         await engine.dispose()
 
     # Agent auth (docs/agent-auth.md): every router goes behind one router class.
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     access = AgentAccess(settings, sessions, session_store(redis, settings))
     guard = LoginGuard(
         redis,
