@@ -343,6 +343,7 @@ def _events(
     return [
         TicketEvent(
             kind=kind,
+            **_with_status_ids(kind, before, after, event_fields),
             ticket_id=after["id"],
             ticket_number=after["number"],
             contact_id=after["contact_id"],
@@ -352,7 +353,26 @@ def _events(
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
             actor_agent_id=actor.agent_id,
-            **event_fields,
         )
         for kind in kinds
     ]
+
+
+def _with_status_ids(
+    kind: TicketEventKind,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    event_fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``event_fields``; a status change also names the custom statuses in its details
+    (``status_id``, ``previous_status_id``): the notifier renders the status the event
+    moved to, not whatever the ticket has when the event is handled."""
+    fields = dict(event_fields)
+    if kind is TicketEventKind.STATUS_CHANGED:
+        ids = {
+            name: str(row["status_id"])
+            for name, row in (("status_id", after), ("previous_status_id", before))
+            if row.get("status_id") is not None
+        }
+        fields["details"] = {**(fields.get("details") or {}), **ids}
+    return fields
