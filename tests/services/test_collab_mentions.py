@@ -77,7 +77,7 @@ async def test_notes_and_replies_announce_the_agents_they_mention(
     outbox = await _reply(
         desk,
         ticket["id"],
-        ReplyRequest(f"cc @{ann_login} @{bob_login}", agent_id=ann["id"]),
+        ReplyRequest(f"cc @{ann_login} @{bob_login}", author_agent_id=ann["id"]),
     )
     (outbound,) = [OutboundMessage.model_validate_json(p) for p in outbox["outbound.messages.v1"]]
     async with desk.sessions() as session:
