@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test test-servers env lint bench bench-gateway bench-e2e clean
+.PHONY: up test test-servers env lint bench bench-gateway bench-e2e bench-notify clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -43,6 +43,10 @@ bench-gateway: env
 ## Telegram message -> ticket and reply -> provider p50/p99 at 20 conversations/s (~2 min).
 bench-e2e: env
 	$(PY) -m bench.e2e
+
+## Notifications/s fanned out (email to an SMTP sink + SMS to fake Twilio) vs raw aiokafka (~3 min).
+bench-notify: env
+	$(PY) -m bench.notify
 
 clean:
 	rm -rf .data .venv .tools
