@@ -1,4 +1,4 @@
-"""Pure: an SMS provider's 429 answer and its Retry-After header."""
+"""Pure: an SMS provider's 429 answer and its Retry-After header; the batch retry backoff."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from helpdesk_common.consuming import TransientError
+from helpdesk_common.consuming import RetryPolicy, TransientError
 from helpdesk_common.sms_providers.base import RetryLater, checked, retry_after_seconds
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -40,3 +40,13 @@ def test_a_429_with_retry_after_says_how_long_and_without_it_is_plainly_transien
     assert not isinstance(plain.value, RetryLater)
     with pytest.raises(TransientError):
         checked(httpx.Response(503, headers={"Retry-After": "3"}, request=request), "smsc")
+
+
+@pytest.mark.parametrize(("attempt", "low", "high"), [(0, 0.1, 0.3), (1, 0.2, 0.6), (2, 0.4, 1.2)])
+def test_batch_retries_back_off_exponentially_with_jitter(
+    attempt: int, low: float, high: float
+) -> None:
+    policy = RetryPolicy(attempts=3, backoff_seconds=0.2)
+    assert policy.delay(attempt, lambda: 0.0) == pytest.approx(low)
+    assert policy.delay(attempt, lambda: 1.0) == pytest.approx(high)
+    assert low <= policy.delay(attempt) <= high
