@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test test-servers env lint bench bench-gateway bench-e2e clean vendor-htmx
+.PHONY: up test test-servers env lint bench bench-gateway bench-e2e bench-notify clean vendor-htmx
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -48,6 +48,10 @@ bench-gateway: env
 ## Telegram message -> ticket and reply -> provider p50/p99 at 20 conversations/s (~2 min).
 bench-e2e: env
 	$(PY) -m bench.e2e
+
+## Notifications/s fanned out (email to an SMTP sink + SMS to fake Twilio) vs raw aiokafka (~3 min).
+bench-notify: env
+	$(PY) -m bench.notify
 
 clean:
 	rm -rf .data .venv .tools

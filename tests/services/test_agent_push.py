@@ -175,3 +175,42 @@ async def test_a_tickets_audience_is_its_responsible_and_observers_active_only(
         found = await audiences(session, [assigned["id"], untouched["id"], 999_999_999])
     assert found[assigned["id"]] == sorted([responsible, member, observer, group_watcher])
     assert found[untouched["id"]] == [] and found[999_999_999] == []
+
+
+async def test_status_changes_and_comments_are_pushed_to_the_responsible_agents_socket(
+    running: Stack, tickets_api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """ticket-core's events -> the notifier -> Redis -> the gateway -> Anna's WebSocket:
+    a colleague's comment and a status change on her ticket, each once."""
+    anna = await logged_in(tickets_api)
+    colleague = await desk.agent()
+    (ticket,) = await desk.tickets()
+    assigned = await desk.change(
+        [ticket["id"]], Actor.agent(colleague), responsible_agent_id=anna.agent_id
+    )
+    assert assigned.updated == [ticket["id"]]
+    socket = await _open(running, anna)
+    try:
+        note = await tickets_api.post(
+            f"/api/v1/tickets/{ticket['id']}/replies",
+            json={"text": "Looked at it", "internal": True},
+            headers={"X-Agent-Id": str(colleague)},
+        )
+        assert note.status_code == 201, note.text
+        moved = await desk.change([ticket["id"]], Actor.agent(colleague), status="resolved")
+        assert moved.updated == [ticket["id"]]
+        wanted = {"message.added", "status.changed"}
+        seen: list[dict[str, Any]] = []
+        while not wanted <= {p["kind"] for p in seen if p["actor_agent_id"] == colleague}:
+            push = await _next_push(socket)
+            if push.get("ticket_id") == ticket["id"]:
+                seen.append(push)
+        # (the API's note is published at once, the in-process changes by the outbox
+        # sweeper: the pushes keep no order between the two)
+        mine = [p for p in seen if p["actor_agent_id"] == colleague and p["kind"] in wanted]
+        assert sorted(p["kind"] for p in mine) == sorted(wanted), seen  # each once
+        changed = next(p for p in mine if p["kind"] == "status.changed")
+        assert changed["status"] == "resolved" and anna.agent_id in changed["agent_ids"]
+        assert len({p["event_id"] for p in seen}) == len(seen)  # no event pushed twice
+    finally:
+        await socket.close()

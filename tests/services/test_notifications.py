@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -37,18 +34,20 @@ from helpdesk_common.records import (
     TicketEventKind,
 )
 from helpdesk_common.topics import TICKET_EVENTS
-from sqlalchemy import select, update
-from ticket_core import repository as repo
-from ticket_core.audit import Actor
-from ticket_core.ingest import ingest_batch
+from sqlalchemy import select
 from ticket_core.models_workflow import ticket_types
-from ticket_core.workflow import ChangeRequest, apply_changes
 
 from .conftest import Desk, unique, webform
-
-TIMEOUT = 30.0
-CONFIG_TTL = 0.5  # NOTIFIER_NOTIFICATION_CONFIG_TTL_SECONDS in devstack.test_system
-LAYOUT = '<html><body><div id="acme-brand">ACME HELP</div>{{ content }}</body></html>'
+from .notify_helpers import (
+    LAYOUT,
+    TIMEOUT,
+    agent_email,
+    assigned_ticket,
+    configure,
+    mails_to,
+    reset_configuration,
+    with_subject,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,86 +55,7 @@ async def api(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
     port = running.config.service_ports["ticket-core"]
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
         yield client
-        # The configuration is shared by every test package: back to the defaults.
-        for key in TYPES:
-            (await client.delete(f"/api/v1/notifications/types/{key}")).raise_for_status()
-        defaults = {
-            "sender_name": "Support",
-            "reply_to": None,
-            "fallback_to_company_email": True,
-            "company_copy": "never",
-            "copy_to_author": False,
-            "sms_account": None,
-        }
-        (await client.patch("/api/v1/notifications/settings", json=defaults)).raise_for_status()
-
-
-async def configure(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
-    response = await api.patch(f"/api/v1/notifications/{path}", json=body)
-    assert response.status_code == 200, response.text
-    await asyncio.sleep(CONFIG_TTL + 0.3)  # the notifier's cached copy has expired
-    return response.json()
-
-
-async def assigned_ticket(
-    desk: Desk,
-    message: InboundMessage,
-    responsible: int | None,
-    actor: int,
-    *,
-    company_id: int | None = None,
-    type_id: int | None = None,
-    **change: Any,
-) -> dict[str, Any]:
-    """A new ticket, assigned (and typed, and given a company) in the same transaction."""
-    async with desk.sessions() as session, session.begin():
-        await ingest_batch(session, [message], reopen_window=timedelta(days=7))
-        ticket_id = await session.scalar(
-            select(repo.messages.c.ticket_id).where(
-                repo.messages.c.idempotency_key == message.idempotency_key
-            )
-        )
-        assert ticket_id is not None
-        if company_id is not None:
-            ticket = await repo.ticket_by_id(session, ticket_id)
-            assert ticket is not None
-            await session.execute(
-                update(repo.contacts)
-                .where(repo.contacts.c.id == ticket["contact_id"])
-                .values(company_id=company_id)
-            )
-        request: dict[str, Any] = {"responsible_agent_id": responsible, **change}
-        if type_id is not None:
-            request["type_id"] = type_id
-        outcome = await apply_changes(
-            session,
-            [ticket_id],
-            ChangeRequest(**request),
-            Actor.agent(actor),
-            now=datetime.now(UTC),
-            auto_close_after=timedelta(days=7),
-        )
-        assert outcome.updated == [ticket_id], outcome.failed
-        return outcome.tickets[ticket_id]
-
-
-def mails_to(sink: MailSink, address: str) -> Callable[[], Awaitable[list[EmailMessage]]]:
-    async def probe() -> list[EmailMessage]:
-        return [m for m in sink.received if m["To"] == address]
-
-    return probe
-
-
-def with_subject(start: str) -> Callable[[list[EmailMessage]], bool]:
-    return lambda mails: any(str(m["Subject"]).startswith(start) for m in mails)
-
-
-async def agent_email(desk: Desk, agent_id: int) -> str:
-    async with desk.sessions() as session:
-        from ticket_core.models_org import agents
-
-        found = await session.scalar(select(agents.c.email).where(agents.c.id == agent_id))
-    return str(found)
+        await reset_configuration(client)
 
 
 async def test_new_ticket_notifies_the_responsible_agent_by_email_inside_the_layout(

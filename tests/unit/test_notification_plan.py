@@ -328,3 +328,56 @@ def test_a_template_failing_on_the_data_skips_its_notice_only() -> None:
     notices = plan(event(K.TICKET_CREATED), context(), broken)
     assert not addresses(notices, "agent.ticket_created")
     assert addresses(notices, "contact.ticket_registered") == ["ann@client.test"]
+
+
+@pytest.mark.parametrize(
+    ("line", "subject", "phrase"),
+    [
+        ("2", "Escalated to the second line: Printer <jams> [#1007]", "to the second line"),
+        ("1", "Returned to the first line: Printer <jams> [#1007]", "to the first line"),
+    ],
+)
+def test_a_second_line_decision_reaches_the_agents_with_its_note(
+    line: str, subject: str, phrase: str
+) -> None:
+    note = {"id": 101, "kind": "internal_note", "text": "Needs a firmware fix", "author": None}
+    decided = event(K.ESCALATED, actor_agent_id=2, details={"line": line, "group_id": "8"})
+    notices = plan(decided, context(message=note), config())
+    assert addresses(notices, "agent.escalated") == ["a1@desk.test", "a4@desk.test"]
+    mail = next(n for n in notices if n.channel is Channel.EMAIL)
+    assert mail.subject == subject
+    assert "Agent 2" in mail.text and phrase in mail.text and "Needs a firmware fix" in mail.text
+    assert {n.type_key for n in notices} == {"agent.escalated"}  # never the contact
+
+
+@pytest.mark.parametrize("kind", ["public_reply", "internal_note"])
+def test_the_agent_who_wrote_a_reply_or_note_is_not_told_of_it(kind: str) -> None:
+    written = {"id": 101, "kind": kind, "text": "Done", "author": None, "recipients": []}
+    reply = event(K.MESSAGE_ADDED, message_id=101, actor_agent_id=1)
+    notices = plan(reply, context(message=written), config())
+    assert addresses(notices, "agent.new_comment") == ["a2@desk.test", "a4@desk.test"]
+    assert all(
+        n.text.split("\n\n")[1].startswith("Agent 1 wrote")
+        for n in notices
+        if n.type_key == "agent.new_comment"
+    )
+
+
+def test_a_status_change_renders_the_status_it_moved_to_not_the_current_one() -> None:
+    """Handled late: the ticket went on to Done (9) after moving from Done to Open (1)."""
+    ctx = context(statuses={"1": "Open", "9": "Done"})
+    ctx["ticket"].update(status="resolved", status_id=9, status_name="Done")
+    moved = event(
+        K.STATUS_CHANGED,
+        status="open",
+        previous_status="resolved",
+        details={"status_id": "1", "previous_status_id": "9"},
+    )
+    notices = plan(moved, ctx, config(**{"contact.status_changed": {"status_ids": [1]}}))
+    agent_notice = next(n for n in notices if n.type_key == "agent.status_changed")
+    assert agent_notice.subject == "Status Open: Printer <jams> [#1007]"
+    assert "moved from Done to Open" in agent_notice.text
+    assert addresses(notices, "contact.status_changed") == ["ann@client.test"]
+    assert not addresses(notices, "contact.ticket_resolved")
+    not_selected = plan(moved, ctx, config(**{"contact.status_changed": {"status_ids": [9]}}))
+    assert not addresses(not_selected, "contact.status_changed")

@@ -12,6 +12,7 @@ it to a FastStream subscriber with manual acknowledgement.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -88,6 +89,11 @@ class RetryPolicy:
     attempts: int = 3
     backoff_seconds: float = 0.2
 
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Exponential backoff with jitter: ``backoff * 2**attempt`` times 0.5-1.5, so
+        replicas retrying the same failure do not hit the provider in step."""
+        return float(self.backoff_seconds * 2.0**attempt * (0.5 + rand()))
+
 
 def decode(raw: RawRecord, record_type: type[R]) -> R:
     if raw.value is None:
@@ -114,7 +120,7 @@ async def _attempt(
                 error=f"{type(exc).__name__}: {exc}"[:300],
             )
             if attempt + 1 < retry.attempts:
-                await asyncio.sleep(retry.backoff_seconds * (2**attempt))
+                await asyncio.sleep(retry.delay(attempt))
     return error
 
 

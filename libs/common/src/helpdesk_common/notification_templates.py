@@ -143,6 +143,24 @@ DEFAULT_TYPES: tuple[NotificationType, ...] = (
         extra_variables=_SLA,
     ),
     NotificationType(
+        "agent.escalated",
+        Audience.AGENT,
+        "Second-line decision",
+        "{% if event.details.line == '1' %}Returned to the first line"
+        f"{{% else %}}Escalated to the second line{{% endif %}}: {{{{ ticket.subject }}}} {_TAG}",
+        "Hello {{ recipient.name }},\n\n{{ actor.name or 'A colleague' }} "
+        "{% if event.details.line == '1' %}returned ticket #{{ ticket.number }} "
+        '"{{ ticket.subject }}" to the first line'
+        "{% else %}passed ticket #{{ ticket.number }} "
+        '"{{ ticket.subject }}" to the second line{% endif %}'
+        "{% if ticket.responsible %} ({{ ticket.responsible }}){% endif %}.\n"
+        "{% if message.text %}\n{{ message.text }}\n{% endif %}",
+        "Ticket #{{ ticket.number }} "
+        "{% if event.details.line == '1' %}returned to the first line"
+        "{% else %}escalated to the second line{% endif %}",
+        sms_on=True,
+    ),
+    NotificationType(
         "agent.trigger_requested",
         Audience.AGENT,
         "Requested by a trigger",

@@ -45,6 +45,7 @@ class FakeTwilio(FakeServer):
         self.no_funds = False
         self.media: dict[str, tuple[str, bytes]] = {}
         self.statuses: dict[str, str] = {}
+        self.retry_after = "1"  # the Retry-After header of a queued 429 answer (seconds)
         base = "/2010-04-01/Accounts/{sid}"
 
         @self.app.post(base + "/Messages.json")
@@ -55,7 +56,8 @@ class FakeTwilio(FakeServer):
                 return _twilio_error(401, 20003, "Authenticate")
             failure = self.take_failure("messages.create")
             if failure is not None:
-                return JSONResponse(failure[1], status_code=failure[0])
+                retry = {"Retry-After": self.retry_after} if failure[0] == 429 else None
+                return JSONResponse(failure[1], status_code=failure[0], headers=retry)
             to = str(params.get("To", ""))
             if to in self.invalid_numbers or not _digits_ok(to):
                 return _twilio_error(

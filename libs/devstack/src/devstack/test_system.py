@@ -93,10 +93,25 @@ class Fakes:
 
 @dataclass
 class MailSink:
-    """aiosmtpd handler that keeps what it receives."""
+    """aiosmtpd handler that keeps what it receives. ``answer_next[address]`` queues SMTP
+    answers (e.g. ``"451 4.3.0 try later"``, ``"550 5.1.1 no such user"``) given to the
+    next RCPT TO of that address instead of accepting it; ``refused`` logs them."""
 
     port: int = field(default_factory=free_port)
     received: list[EmailMessage] = field(default_factory=list)
+    answer_next: dict[str, list[str]] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        queued = self.answer_next.get(address.lower())
+        if queued:
+            answer = queued.pop(0)
+            self.refused.append((address.lower(), answer))
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

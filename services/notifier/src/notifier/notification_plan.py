@@ -69,6 +69,7 @@ _BY_KIND: dict[TicketEventKind, tuple[str, ...]] = {
     K.SLA_WARNING: ("agent.sla_warning",),
     K.SLA_BREACHED: ("agent.sla_breached",),
     K.NOTIFY_REQUESTED: ("agent.trigger_requested",),
+    K.ESCALATED: ("agent.escalated",),
 }
 
 
@@ -83,6 +84,20 @@ def candidate_types(event: TicketEvent) -> tuple[str, ...]:
 def mentioned_ids(event: TicketEvent) -> list[int]:
     raw = event.details.get("agent_ids", "") if event.kind is K.AGENT_MENTIONED else ""
     return [int(p) for p in raw.replace(" ", "").split(",") if p.isdigit()]
+
+
+def event_ticket(event: TicketEvent, context: Json) -> Json:
+    """The ticket as the event left it: a status change renders (and selects by) the
+    status it moved to (``details.status_id``), not the one the ticket has by the time
+    the event is handled."""
+    ticket = dict(context["ticket"])
+    status_id = event.details.get("status_id", "") if event.kind is K.STATUS_CHANGED else ""
+    if status_id.isdigit():
+        statuses = context.get("statuses", {})
+        ticket["status_id"] = int(status_id)
+        ticket["status"] = event.status or ticket["status"]
+        ticket["status_name"] = statuses.get(status_id) or ticket["status"]
+    return ticket
 
 
 def types_for(event: TicketEvent, context: Json, enabled: Mapping[str, Json]) -> list[Json]:
@@ -103,7 +118,7 @@ def types_for(event: TicketEvent, context: Json, enabled: Mapping[str, Json]) ->
             if key == "contact.agent_comment" and kind != "public_reply":
                 continue
         if key == "contact.status_changed" and (
-            context["ticket"]["status_id"] not in set(config.get("status_ids") or ())
+            event_ticket(event, context)["status_id"] not in set(config.get("status_ids") or ())
         ):
             continue
         if key == "contact.ticket_resolved" and event.status != "resolved":
@@ -180,7 +195,7 @@ def contact_recipients(event: TicketEvent, context: Json, settings: Json) -> lis
 
 def _variables(event: TicketEvent, context: Json, recipient: Recipient) -> Json:
     agents = context.get("agents", {})
-    ticket = dict(context["ticket"])
+    ticket = event_ticket(event, context)
     responsible = agents.get(str(context.get("responsible_agent_id")), {})
     ticket["responsible"] = responsible.get("name", "")
     message = context.get("message") or {}
@@ -198,7 +213,9 @@ def _variables(event: TicketEvent, context: Json, recipient: Recipient) -> Json:
             "kind": event.kind.value,
             "status": event.status,
             "previous_status": previous,
-            "previous_status_name": statuses.get(previous, previous),
+            "previous_status_name": statuses.get(
+                event.details.get("previous_status_id", ""), previous
+            ),
             "details": dict(event.details),
         },
         "message": {

@@ -29,9 +29,10 @@ from helpdesk_common.phone_numbers import to_e164
 from helpdesk_common.records import Channel, OutboundMessage
 from helpdesk_common.sent_messages import SentMessage, SentMessageMap
 from helpdesk_common.sms_providers import ProviderRefused, SmsProvider, make_provider
+from helpdesk_common.sms_providers.base import RetryLater
 from helpdesk_common.sms_providers.segments import encoding
 
-from .messenger_parts import PartLog
+from .messenger_parts import PartLog, rate_limited
 from .rate_limits import Limit, RateLimiter
 from .sending import Sent
 from .settings import NotifierSettings
@@ -167,6 +168,11 @@ class SmsChannel:
             result = await provider.send(to, text, self._callback(account), media)
         except ProviderRefused as exc:
             raise PermanentSendError(str(exc)) from exc
+        except RetryLater as exc:
+            # 429 with Retry-After: wait as asked (bounded), then the batch retries
+            await rate_limited(
+                provider.name, exc.retry_after, self._settings.max_retry_wait_seconds
+            )
         pid = result.provider_message_id
         await self._parts.record(outbound.outbound_id, 0, pid)
         link = SentMessage(outbound.outbound_id, outbound.message_id)

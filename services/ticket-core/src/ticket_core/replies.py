@@ -194,6 +194,10 @@ async def add_reply(
         session, ticket_id, now, customer=False, first_response=outbound is not None
     )
     row = await repo.message_by_id(session, message_id)
+    fields = dict(event_fields or {})
+    if fields.get("actor_agent_id") is None:
+        # The writer acted: the notifier never tells an agent of their own reply or note.
+        fields["actor_agent_id"] = request.author_agent_id
     event = TicketEvent(
         kind=TicketEventKind.MESSAGE_ADDED,
         ticket_id=ticket_id,
@@ -204,7 +208,7 @@ async def add_reply(
         status=ticket["status"],
         internal=internal_ticket,
         correlation_id=correlation.current() or new_id(),
-        **(event_fields or {}),
+        **fields,
     )
     pending = [(TICKET_EVENTS.name, event.model_dump_json())]
     mentions = await mentioned_agents(session, request.text)

@@ -343,6 +343,7 @@ def _events(
     return [
         TicketEvent(
             kind=kind,
+            **_event_fields(kind, before, after, actor, event_fields),
             ticket_id=after["id"],
             ticket_number=after["number"],
             contact_id=after["contact_id"],
@@ -351,7 +352,30 @@ def _events(
             previous_status=before["status"] if kind is TicketEventKind.STATUS_CHANGED else None,
             internal=catalog.is_internal(after["type_id"]),
             correlation_id=correlation_id,
-            **{"actor_agent_id": actor.agent_id, **event_fields},
         )
         for kind in kinds
     ]
+
+
+def _event_fields(
+    kind: TicketEventKind,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    actor: Actor,
+    event_fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``event_fields`` (a trigger's provenance: depth, details, the agent behind it) with
+    the acting agent; a status change also names the custom statuses in its details
+    (``status_id``, ``previous_status_id``): the notifier renders the status the event
+    moved to, not whatever the ticket has when the event is handled."""
+    fields = dict(event_fields)
+    if actor.agent_id is not None or "actor_agent_id" not in fields:
+        fields["actor_agent_id"] = actor.agent_id
+    if kind is TicketEventKind.STATUS_CHANGED:
+        ids = {
+            name: str(row["status_id"])
+            for name, row in (("status_id", after), ("previous_status_id", before))
+            if row.get("status_id") is not None
+        }
+        fields["details"] = {**(fields.get("details") or {}), **ids}
+    return fields

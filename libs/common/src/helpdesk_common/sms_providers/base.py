@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import httpx
@@ -12,6 +14,37 @@ from ..channel_accounts import ChannelAccount
 from ..consuming import TransientError
 from ..records import DeliveryState
 from .accounts import SmsAccountConfig
+
+
+class RetryLater(TransientError):
+    """HTTP 429 with a ``Retry-After``: transient, and the provider said how long to wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def rate_limit_error(provider: str, response: httpx.Response) -> TransientError:
+    """A 429 answer: ``RetryLater`` when it says how long to wait."""
+    seconds = retry_after_seconds(response.headers.get("retry-after"))
+    text = f"{provider}: HTTP 429"
+    return TransientError(text) if seconds is None else RetryLater(text, seconds)
 
 
 class ProviderRefused(Exception):
@@ -68,7 +101,9 @@ class SmsProvider(Protocol):
 
 def checked(response: httpx.Response, provider: str) -> httpx.Response:
     """HTTP 429/5xx are transient; other non-2xx answers are the provider refusing."""
-    if response.status_code == 429 or response.status_code >= 500:
+    if response.status_code == 429:
+        raise rate_limit_error(provider, response)
+    if response.status_code >= 500:
         raise TransientError(f"{provider}: HTTP {response.status_code}")
     if response.status_code in (401, 403):
         raise ProviderRefused(f"{provider}: HTTP {response.status_code} (check the credentials)")

@@ -26,7 +26,7 @@ from ..channel_accounts import ChannelAccount
 from ..consuming import TransientError
 from ..records import DeliveryState
 from .accounts import AUTH_TOKEN, SmsAccountConfig
-from .base import Balance, ProviderRefused, SendResult, StatusReport
+from .base import Balance, ProviderRefused, SendResult, StatusReport, rate_limit_error
 from .segments import segment_count
 
 TWILIO_HOST = "https://api.twilio.com"
@@ -76,6 +76,8 @@ class RebasedHttpClient(AsyncHttpClient):  # type: ignore[misc]
             )
         except httpx.HTTPError as exc:
             raise TransientError(f"twilio: {type(exc).__name__}") from exc
+        if answer.status_code == 429:
+            raise rate_limit_error("twilio", answer)  # keeps the Retry-After the SDK drops
         return Response(answer.status_code, answer.text, answer.headers)
 
     async def aclose(self) -> None:

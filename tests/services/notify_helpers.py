@@ -1,0 +1,117 @@
+"""Shared by the notification tests: the notification configuration API (reset to the
+defaults after a module), tickets made and assigned as production makes them, and what
+the SMTP sink received."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from devstack.test_system import MailSink
+from helpdesk_common.notification_templates import TYPES
+from helpdesk_common.records import InboundMessage
+from sqlalchemy import select, update
+from ticket_core import repository as repo
+from ticket_core.audit import Actor
+from ticket_core.ingest import ingest_batch
+from ticket_core.models_org import agents
+from ticket_core.workflow import ChangeRequest, apply_changes
+
+from .conftest import Desk
+
+TIMEOUT = 30.0
+CONFIG_TTL = 0.5  # NOTIFIER_NOTIFICATION_CONFIG_TTL_SECONDS in devstack.test_system
+LAYOUT = '<html><body><div id="acme-brand">ACME HELP</div>{{ content }}</body></html>'
+
+
+async def reset_configuration(client: httpx.AsyncClient) -> None:
+    """The configuration is shared by every test package: back to the defaults."""
+    for key in TYPES:
+        (await client.delete(f"/api/v1/notifications/types/{key}")).raise_for_status()
+    defaults = {
+        "sender_name": "Support",
+        "reply_to": None,
+        "fallback_to_company_email": True,
+        "company_copy": "never",
+        "copy_to_author": False,
+        "sms_account": None,
+    }
+    (await client.patch("/api/v1/notifications/settings", json=defaults)).raise_for_status()
+
+
+async def configure(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
+    response = await api.patch(f"/api/v1/notifications/{path}", json=body)
+    assert response.status_code == 200, response.text
+    await asyncio.sleep(CONFIG_TTL + 0.3)  # the notifier's cached copy has expired
+    return response.json()
+
+
+async def assigned_ticket(
+    desk: Desk,
+    message: InboundMessage,
+    responsible: int | None,
+    actor: int,
+    *,
+    company_id: int | None = None,
+    type_id: int | None = None,
+    without_contact: bool = False,
+    **change: Any,
+) -> dict[str, Any]:
+    """A new ticket, assigned (and typed, and given a company) in the same transaction;
+    ``without_contact``: the ticket loses its contact and belongs to the company itself."""
+    async with desk.sessions() as session, session.begin():
+        await ingest_batch(session, [message], reopen_window=timedelta(days=7))
+        ticket_id = await session.scalar(
+            select(repo.messages.c.ticket_id).where(
+                repo.messages.c.idempotency_key == message.idempotency_key
+            )
+        )
+        assert ticket_id is not None
+        if company_id is not None and without_contact:
+            await session.execute(
+                update(repo.tickets)
+                .where(repo.tickets.c.id == ticket_id)
+                .values(contact_id=None, company_id=company_id)
+            )
+        elif company_id is not None:
+            ticket = await repo.ticket_by_id(session, ticket_id)
+            assert ticket is not None
+            await session.execute(
+                update(repo.contacts)
+                .where(repo.contacts.c.id == ticket["contact_id"])
+                .values(company_id=company_id)
+            )
+        request: dict[str, Any] = {"responsible_agent_id": responsible, **change}
+        if type_id is not None:
+            request["type_id"] = type_id
+        outcome = await apply_changes(
+            session,
+            [ticket_id],
+            ChangeRequest(**request),
+            Actor.agent(actor),
+            now=datetime.now(UTC),
+            auto_close_after=timedelta(days=7),
+        )
+        assert outcome.updated == [ticket_id], outcome.failed
+        return outcome.tickets[ticket_id]
+
+
+def mails_to(sink: MailSink, address: str) -> Callable[[], Awaitable[list[EmailMessage]]]:
+    async def probe() -> list[EmailMessage]:
+        return [m for m in sink.received if m["To"] == address]
+
+    return probe
+
+
+def with_subject(start: str) -> Callable[[list[EmailMessage]], bool]:
+    return lambda mails: any(str(m["Subject"]).startswith(start) for m in mails)
+
+
+async def agent_email(desk: Desk, agent_id: int) -> str:
+    async with desk.sessions() as session:
+        found = await session.scalar(select(agents.c.email).where(agents.c.id == agent_id))
+    return str(found)
