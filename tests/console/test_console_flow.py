@@ -54,7 +54,8 @@ async def test_login_inbox_reply_status_and_live_answer(
         row = page.locator(f"tr.ticket-row[data-ticket-id='{ticket['id']}']")
         await row.wait_for()
         assert "unread" in (await row.get_attribute("class") or "")
-        assert await page.locator("tr.ticket-row").count() == 1
+        # The search narrows the list once htmx swapped its answer in (not at once).
+        await page.wait_for_function("document.querySelectorAll('tr.ticket-row').length === 1")
         await console.shot(page, "inbox")
 
         # The ticket page: the thread, the reply box defaulting to email (web form).
