@@ -79,7 +79,7 @@ async def status(port: int) -> dict[str, dict[str, Any]]:
             found = (await client.get(f"http://127.0.0.1:{port}/api/v1/mailboxes")).json()
     except httpx.HTTPError:
         return {}
-    return {s["name"]: s for s in found}
+    return {s["mailbox"]: s for s in found}
 
 
 async def stored_once(engine: AsyncEngine, keys: set[str]) -> Counter[str]:

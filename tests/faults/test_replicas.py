@@ -89,7 +89,6 @@ class Replicas:
 @pytest.fixture
 async def replicas(running: Stack) -> AsyncIterator[Replicas]:
     found = Replicas(running)
-    print("FIXTURE", __import__("time").monotonic())  # TIMING
     try:
         found.extra = await asyncio.to_thread(start_replicas, running, SCALED, "b")
         yield found
@@ -246,7 +245,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
     c1, c2 = (client(port) for port in replicas.ports("ticket-core"))
     async with g1, g2, c1, c2:
         customers = Customers(run, [g1, g2], fakes)
-        print("PHASE0", __import__("time").monotonic())  # TIMING
         await customers.create_bots(c1)
 
         # Warm-up: one message per bot and form at a time (chats 100+), until both
@@ -256,7 +254,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
             ("messenger-ingest", "ticket-core"),
             lambda r: customers.stream(100 + r, 1, 1),
         )
-        print("PHASE1", __import__("time").monotonic())  # TIMING
         cores = [c1, c2]
         replies: list[str] = []
         reply_ids: list[int] = []
@@ -282,11 +279,9 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
         )
 
         # The stream proper: every counter from here on.
-        print("PHASE2", __import__("time").monotonic())  # TIMING
         warmed = set(customers.expected)
         start = {name: await replicas.work(name) for name in WORK}
         await customers.stream(0, CHATS_PER_BOT, PER_CHAT)
-        print("PHASE3", __import__("time").monotonic())  # TIMING
         expected = customers.expected
         assert set(customers.answers) == {200, 202}, customers.answers
 
@@ -297,7 +292,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
             "every message stored",
         )
         assert found == expected  # each once, each conversation in the order written
-        print("PHASE4", __import__("time").monotonic())  # TIMING
         by_key = await tickets(engine, list(expected))
         assert {k: len(v) for k, v in by_key.items()} == dict.fromkeys(expected, 1)
 
@@ -312,7 +306,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
 
         await asyncio.gather(*(replies_to(t) for t in main))
 
-        print("PHASE5", __import__("time").monotonic())  # TIMING
 
         async def telegram_sent() -> Counter[str]:
             return Counter(
@@ -336,7 +329,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
         sent = await eventually(
             delivered, lambda s: set(s) >= set(replies), 90, "every reply delivered"
         )
-        print("PHASE6", __import__("time").monotonic())  # TIMING
         await eventually(
             lambda: delivery_states(engine, reply_ids),
             lambda s: s == {"sent": len(replies)},
@@ -348,7 +340,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
         assert sent == Counter(replies), "a reply missing or sent twice"
         assert (await mailed()) and (await telegram_sent())  # both ways were used
 
-        print("PHASE7", __import__("time").monotonic())  # TIMING
         # Each replica did part of the work.
         shares = {
             name: [a - b for a, b in zip(await replicas.work(name), start[name], strict=True)]
