@@ -306,7 +306,6 @@ async def test_two_replicas_of_every_stateless_service_share_the_work_once(
 
         await asyncio.gather(*(replies_to(t) for t in main))
 
-
         async def telegram_sent() -> Counter[str]:
             return Counter(
                 str(c.params.get("text"))
