@@ -33,8 +33,8 @@ from .conftest import PASSWORD, Imap, InboundTap, mail, until
 pytestmark = pytest.mark.e2e
 
 MAILBOXES = 3
-FIRST = 40  # mails per mailbox before the fault
-AFTER = 5  # and after it
+FIRST = 40  # mails per mailbox (a stream over a few seconds) ...
+AFTER = 5  # ... and a few more, so some arrive after the fault
 LEASE_TTL = 2.0
 
 
@@ -102,6 +102,23 @@ async def append(imap: Imap, boxes: list[MailboxConfig], numbers: range) -> None
     await asyncio.gather(*(asyncio.to_thread(one, box) for box in boxes))
 
 
+class MailStream:
+    """Mail arriving over a few seconds: round ``n`` puts mail ``n`` into every mailbox,
+    with a pause between rounds. ``lock`` is held during a round (a fault that makes
+    APPEND fail, like an IMAP restart, takes it first)."""
+
+    def __init__(self, imap: Imap, boxes: list[MailboxConfig], pause: float = 0.05) -> None:
+        self.lock = asyncio.Lock()
+        self._imap, self._boxes, self._pause = imap, boxes, pause
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        for n in range(FIRST + AFTER):
+            async with self.lock:
+                await append(self._imap, self._boxes, range(n, n + 1))
+            await asyncio.sleep(self._pause)
+
+
 def published(tap: InboundTap, boxes: list[MailboxConfig]) -> list[dict[str, Any]]:
     return [r for b in boxes for r in tap.of(b.account)]
 
@@ -160,17 +177,17 @@ async def test_replicas_share_mailboxes_by_lease_and_a_killed_ones_move_over(
     watching = asyncio.create_task(watch())
     try:
         await until(lambda: all(any(x.name in held[r] for r in held) for x in boxes), 30, "leases")
-        await append(imap, boxes, range(FIRST))
-        await until(lambda: len(published(tap, boxes)) >= 5, 30, "first mails")
+        stream = MailStream(imap, boxes)
+        await until(lambda: len(published(tap, boxes)) >= 10, 30, "first mails")
         # SIGKILL the replica holding the most mailboxes, mid-stream.
         states = {r: await status(p) for r, p in ports.items()}
         count = {r: sum(s["holding_lease"] for s in states[r].values()) for r in ports}
         victim = max(count, key=lambda r: count[r])
         survivor = "b" if victim == "a" else "a"
         taken = {name for name, s in states[victim].items() if s["holding_lease"]}
-        assert len(published(tap, boxes)) < MAILBOXES * FIRST, "the stream was over"
         (a if victim == "a" else b).kill()
-        await append(imap, boxes, range(FIRST, FIRST + AFTER))
+        assert not stream.task.done(), "the stream was over before the kill"
+        await stream.task
         await every_mail_stored_once(engine, tap, boxes, at_most_twice=len(taken))
         # The survivor holds every mailbox now, the killed one's after its lease expired.
         final = await status(ports[survivor])
@@ -193,11 +210,12 @@ async def test_imap_server_restarted_mid_stream_every_mail_stored_once(
     boxes = [make_mailbox(idle_timeout_seconds=10.0) for _ in range(MAILBOXES)]
     ((child, port),) = await email_ingest(boxes, boxes[0].name)
     await until_holding(port, boxes)
-    await append(imap, boxes, range(FIRST))
-    await until(lambda: len(published(tap, boxes)) >= 5, 30, "first mails")
-    assert len(published(tap, boxes)) < MAILBOXES * FIRST, "the stream was over"
-    await asyncio.to_thread(restart_dovecot)
-    await append(imap, boxes, range(FIRST, FIRST + AFTER))
+    stream = MailStream(imap, boxes)
+    await until(lambda: len(published(tap, boxes)) >= 10, 30, "first mails")
+    async with stream.lock:  # between two rounds of APPENDs
+        await asyncio.to_thread(restart_dovecot)
+    assert not stream.task.done(), "the stream was over before the restart"
+    await stream.task
     await every_mail_stored_once(engine, tap, boxes, at_most_twice=MAILBOXES)
     states = await status(port)
     assert all(states[x.name]["sessions"] >= 2 for x in boxes), states  # they reconnected
