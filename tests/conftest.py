@@ -18,11 +18,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from devstack.processes import free_port
 from devstack.services import SERVICES, wait_ready
 from devstack.stack import Stack, StackConfig
-from devstack.test_system import Fakes, MailSink, create_channel_accounts, service_env
+from devstack.test_system import (
+    Fakes,
+    MailSink,
+    SmtpServer,
+    create_channel_accounts,
+    service_env,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 for _name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL", "NOTIFIER_SMTP_HOST"):
@@ -76,12 +81,16 @@ def fakes() -> Iterator[Fakes]:
 
 
 @pytest.fixture(scope="session")
-def mail_sink() -> Iterator[MailSink]:
-    sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    yield sink
-    controller.stop()
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(MailSink())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_sink(smtp_server: SmtpServer) -> MailSink:
+    return smtp_server.sink
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 
 from .fake_pbx import FakeSimpleCalls
@@ -117,6 +118,26 @@ class MailSink:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append(message)
         return "250 Message accepted"
+
+
+class SmtpServer:
+    """The test SMTP server around a ``MailSink``: stoppable and startable again on the
+    same port with the same sink (an aiosmtpd ``Controller`` cannot start twice)."""
+
+    def __init__(self, sink: MailSink) -> None:
+        self.sink = sink
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        if self._controller is None:
+            self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.sink.port)
+            self._controller.start()
+
+    def stop(self) -> None:
+        """Close the listening socket and every open session at once."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
 
 def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str, dict[str, str]]:
