@@ -310,3 +310,13 @@ async def test_ingestion_finds_the_contact_by_an_identity_added_through_the_api(
     assert detail["ticket_count"] == 2
     assert {"kind": "webform", "value": own} in detail["identities"]
     assert detail["emails"] == [own, private]
+    # removing the address drops its web-form identity too: the next form from it is a
+    # stranger again (a new contact), the primary moves to the remaining address
+    dropped = await tickets_api.delete(f"/api/v1/contacts/{contact['id']}/identities/email/{own}")
+    assert dropped.status_code == 204, dropped.text
+    after = (await tickets_api.get(f"/api/v1/contacts/{contact['id']}")).json()
+    assert (after["email"], after["emails"]) == (private, [private])
+    assert all(i["value"] != own for i in after["identities"])
+    form = webform(own)
+    await desk.ingest([form])
+    assert (await _stored(desk, form))["author_contact_id"] not in (None, contact["id"])
