@@ -213,7 +213,15 @@ async def test_identities_are_added_and_removed_and_the_primary_follows(tickets_
     assert (await tickets_api.delete(f"{url}/identities/email/{second}")).status_code == 204
     now = (await tickets_api.get(url)).json()
     assert (now["email"], now["emails"], now["phone"]) == (None, [], e164)
+    raw2, e164_2 = _mobile()
+    assert (
+        await tickets_api.post(f"{url}/identities", json={"kind": "phone", "value": raw2})
+    ).json()["phones"] == [e164, e164_2]
     gone = await tickets_api.delete(f"{url}/identities/phone/{quote(raw, safe='')}")
+    assert gone.status_code == 204, gone.text
+    now = (await tickets_api.get(url)).json()
+    assert (now["phone"], now["phones"]) == (e164_2, [e164_2])
+    gone = await tickets_api.delete(f"{url}/identities/phone/{e164_2}")  # a literal +
     assert gone.status_code == 204, gone.text
     now = (await tickets_api.get(url)).json()
     assert (now["phone"], now["phones"]) == (None, [])
