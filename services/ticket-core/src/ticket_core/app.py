@@ -30,6 +30,7 @@ from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
 from .console.routes import console_router
+from .contacts_api import contacts_router
 from .db import make_engine, make_sessionmaker
 from .desk_routes import desk_routers
 from .edits import EditAwareInboundHandler
@@ -173,6 +174,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(agents_router(settings, sessions, access.agent_changed), config),
             access.protect(company_categories_router(settings, sessions), config),
             access.protect(org_router(settings, sessions), directory),
+            access.protect(contacts_router(settings, sessions), directory),
             access.protect(catalog_router(settings, sessions), config),
             access.protect(channel_accounts_router(settings, sessions), config),
             access.protect(sms_router(settings, sessions), config),

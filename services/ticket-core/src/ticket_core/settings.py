@@ -79,3 +79,9 @@ class TicketCoreSettings(ServiceSettings):
         description="The gateway's agent WebSocket as the browser reaches it "
         "(ws[s]://host/ws/agents); unset: /ws/agents on the console's own host.",
     )
+    # --- contacts API (docs/contacts-api.md) ---
+    default_phone_country: str = Field(
+        default="RU",
+        pattern=r"^[A-Za-z]{2}$",
+        description="Country (ISO alpha-2) in which contacts' phone numbers without + are read.",
+    )
