@@ -126,7 +126,7 @@ class WebhookEdge:
         except (TimeoutError, ConnectionError) as exc:
             log.error("webhook_publish_failed", channel=channel.value, error=type(exc).__name__)
             raise HTTPException(503, "try again later", headers={"Retry-After": "5"}) from exc
-        log.debug(  # one per webhook: debug keeps the hot path lean
+        log.info(  # one per webhook, with its raw id: what an audit of a lost message starts from
             "webhook_accepted", channel=channel.value, account=account.name, raw_id=record.raw_id
         )
 

@@ -75,7 +75,7 @@ async def publish_raw(
     except (TimeoutError, ConnectionError) as exc:
         log.error("webhook_publish_failed", channel=channel.value, error=type(exc).__name__)
         raise HTTPException(503, "try again later", headers={"Retry-After": "5"}) from exc
-    log.debug("webhook_accepted", channel=channel.value, account=account.name, raw_id=record.raw_id)
+    log.info("webhook_accepted", channel=channel.value, account=account.name, raw_id=record.raw_id)
     return record
 
 
