@@ -42,6 +42,16 @@ from ..settings import TicketCoreSettings
 from ..workflow import KEEP, ChangeRequest, WorkflowError, apply_changes
 from . import inbox_repo, phone_tickets, ticket_repo, views
 from .console_auth import ConsoleAgent, NotLoggedIn, console_agent
+from .forms import (
+    PREFIX,
+    ConsoleError,
+    ids,
+    inbox_query,
+    int_field,
+    only_changed,
+    query_string,
+    safe_next,
+)
 from .pages import STATIC, render
 from .security import (
     CSRF_FIELD,
@@ -53,13 +63,8 @@ from .security import (
 )
 
 log = get_logger(__name__)
-PREFIX = "/console"
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _MAX_TEXT = 100_000
-
-
-class ConsoleError(HTTPException):
-    """A refusal shown as a page (or as the ticket page with the reason)."""
 
 
 def _login_redirect(request: Request) -> Response:
@@ -122,78 +127,6 @@ def console_route_class(push_url: str | None) -> type[APIRoute]:
             return handler
 
     return ConsoleRoute
-
-
-def _safe_next(raw: str | None) -> str:
-    """Only a path of the console itself (no open redirect)."""
-    if raw and raw.startswith(PREFIX + "/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
-    return PREFIX + "/"
-
-
-def _int(values: Mapping[str, Any], name: str) -> int | None:
-    raw = values.get(name)
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        value = int(str(raw))
-    except ValueError as exc:
-        raise ConsoleError(status_code=422, detail=f"{name} must be a number") from exc
-    if not 0 <= value < 2**62:
-        raise ConsoleError(status_code=422, detail=f"{name} is out of range")
-    return value
-
-
-def _flag(values: Mapping[str, Any], name: str) -> bool:
-    return str(values.get(name, "")).lower() in {"1", "true", "on", "yes"}
-
-
-def inbox_query(params: Mapping[str, Any]) -> inbox_repo.InboxQuery:
-    status = params.get("status") or None
-    if status is not None and status not in inbox_repo.CATEGORIES:
-        raise ConsoleError(status_code=422, detail="unknown status")
-    channel = params.get("channel") or None
-    if channel is not None and channel not in views.CHANNELS:
-        raise ConsoleError(status_code=422, detail="unknown channel")
-    sort = params.get("sort") or "updated"
-    if sort not in inbox_repo.SORTS:
-        raise ConsoleError(status_code=422, detail="unknown sort order")
-    q = (params.get("q") or "").strip()
-    if len(q) > 200:
-        raise ConsoleError(status_code=422, detail="the search text is too long")
-    return inbox_repo.InboxQuery(
-        mine=_flag(params, "mine"),
-        unassigned=_flag(params, "unassigned"),
-        overdue=_flag(params, "overdue"),
-        pending=_flag(params, "pending"),
-        status=status,
-        priority_id=_int(params, "priority_id"),
-        type_id=_int(params, "type_id"),
-        channel=channel,
-        company_id=_int(params, "company_id"),
-        q=q or None,
-        sort=sort,
-        offset=_int(params, "offset") or 0,
-    )
-
-
-def _query_string(query: inbox_repo.InboxQuery, **override: Any) -> str:
-    values: dict[str, Any] = {
-        "mine": "1" if query.mine else None,
-        "unassigned": "1" if query.unassigned else None,
-        "overdue": "1" if query.overdue else None,
-        "pending": "1" if query.pending else None,
-        "status": query.status,
-        "priority_id": query.priority_id,
-        "type_id": query.type_id,
-        "channel": query.channel,
-        "company_id": query.company_id,
-        "q": query.q,
-        "sort": query.sort if query.sort != "updated" else None,
-        "offset": query.offset or None,
-    }
-    values.update(override)
-    return urlencode({k: v for k, v in values.items() if v not in (None, "", 0)})
 
 
 def console_router(
@@ -267,7 +200,7 @@ def console_router(
             {
                 "error": error,
                 "login_csrf": token,
-                "next": _safe_next(request.query_params.get("next")),
+                "next": safe_next(request.query_params.get("next")),
                 "login": login,
             },
             None,
@@ -303,7 +236,7 @@ def console_router(
             token, _ = await sign_in(sessions, access.store, guard, name, password)
         except HTTPException as exc:
             return login_page(request, str(exc.detail).capitalize() + ".", exc.status_code, name)
-        response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
+        response = RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
         set_session_cookie(response, token, settings)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
         return response
@@ -332,16 +265,16 @@ def console_router(
             row["bold"] = views.is_bold(row)
             row["sla"] = views.sla_countdown(row, now)
         pages = {
-            "previous": _query_string(query, offset=max(0, query.offset - query.limit))
+            "previous": query_string(query, offset=max(0, query.offset - query.limit))
             if query.offset > 0
             else None,
-            "next": _query_string(query, offset=query.offset + query.limit)
+            "next": query_string(query, offset=query.offset + query.limit)
             if query.offset + query.limit < total
             else None,
         }
         return {
             "query": query,
-            "query_string": _query_string(query),
+            "query_string": query_string(query),
             "rows": rows,
             "total": total,
             "pages": pages,
@@ -542,22 +475,22 @@ def console_router(
             if pending_until.tzinfo is None:
                 pending_until = pending_until.replace(tzinfo=UTC)
         request_change = ChangeRequest(
-            status_id=_int(form, "status_id"),
+            status_id=int_field(form, "status_id"),
             pending_until=pending_until,
-            priority_id=_int(form, "priority_id"),
-            type_id=_int(form, "type_id") if "type_id" in form else KEEP,
-            responsible_agent_id=_int(form, "responsible_agent_id")
+            priority_id=int_field(form, "priority_id"),
+            type_id=int_field(form, "type_id") if "type_id" in form else KEEP,
+            responsible_agent_id=int_field(form, "responsible_agent_id")
             if "responsible_agent_id" in form
             else KEEP,
-            responsible_group_id=_int(form, "responsible_group_id")
+            responsible_group_id=int_field(form, "responsible_group_id")
             if "responsible_group_id" in form
             else KEEP,
-            observer_agent_ids=_ids(form, "observer_agent_ids"),
-            observer_group_ids=_ids(form, "observer_group_ids"),
+            observer_agent_ids=ids(form, "observer_agent_ids"),
+            observer_group_ids=ids(form, "observer_group_ids"),
         )
         async with sessions() as db:
             current = await ticket_detail(db, ticket_id)
-        request_change = _only_changed(request_change, current.model_dump())
+        request_change = only_changed(request_change, current.model_dump())
         if request_change.is_empty():
             return done(ticket_id, "unchanged")
         try:
@@ -571,7 +504,7 @@ def console_router(
         agent = await logged_in(request)
         form = await checked_form(request, agent)
         await may_see(agent, ticket_id)
-        group_id = _int(form, "group_id")
+        group_id = int_field(form, "group_id")
         note = str(form.get("note") or "").strip()
         if group_id is None or not note or len(note) > 20_000:
             return await ticket_page(
@@ -606,7 +539,7 @@ def console_router(
         """The reply box filled with a canned response for this ticket (HTMX)."""
         agent = await logged_in(request)
         await may_see(agent, ticket_id)
-        canned_id = _int(request.query_params, "canned_id")
+        canned_id = int_field(request.query_params, "canned_id")
         draft = request.query_params.get("text", "")[:_MAX_TEXT]
         text = draft
         error = None
@@ -672,32 +605,3 @@ def console_router(
         return done(ticket_id, "created")
 
     return router
-
-
-def _ids(form: FormData, name: str) -> frozenset[int] | None:
-    """A multi-select's ids; None when the form has no such field (``name`` + ``_given``
-    marks an empty selection as "none")."""
-    if f"{name}_given" not in form:
-        return None
-    values = [v for v in form.getlist(name) if str(v).strip()]
-    if len(values) > 100:
-        raise ConsoleError(status_code=422, detail=f"too many {name}")
-    return frozenset(_int({"id": v}, "id") or 0 for v in values)
-
-
-def _only_changed(change: ChangeRequest, current: dict[str, Any]) -> ChangeRequest:
-    """The form posts every field: keep only those that differ from the ticket."""
-    values: dict[str, Any] = {}
-    for name in ("status_id", "priority_id"):
-        if getattr(change, name) == current.get(name):
-            values[name] = None
-    for name in ("type_id", "responsible_agent_id", "responsible_group_id"):
-        if getattr(change, name) == current.get(name):
-            values[name] = KEEP
-    for name in ("observer_agent_ids", "observer_group_ids"):
-        given = getattr(change, name)
-        if given is not None and given == frozenset(current.get(name) or ()):
-            values[name] = None
-    if values.get("status_id", change.status_id) is None:
-        values["pending_until"] = None
-    return replace(change, **values)
