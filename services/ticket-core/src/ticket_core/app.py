@@ -29,7 +29,7 @@ from .canned_api import canned_router
 from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
-from .console.routes import console_router
+from .console.wiring import console_routers
 from .contacts_api import contacts_router
 from .db import make_engine, make_sessionmaker
 from .desk_routes import desk_routers
@@ -191,7 +191,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             audience_router(sessions),
             notifications_router(settings, sessions),  # its own admin/internal checks
             # the agent console's pages check the session cookie and CSRF themselves
-            console_router(settings, sessions, relay, blobs, access, guard),
+            *console_routers(settings, sessions, relay, access, guard),
         ],
     )
     app.state.agent_access = access

@@ -1,0 +1,156 @@
+"""What every console page module shares: the route class and the per-request helpers.
+
+``ConsoleKit`` is built once by ``wiring.console_routers``; a page module takes it and
+returns an ``APIRouter`` made by ``kit.router()``. The route class adds the security
+headers to every response, turns a missing session into the login page (HTMX requests
+get ``HX-Redirect``) and renders errors as pages, never as a bare 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from helpdesk_common.logs import get_logger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from .. import ticket_visibility
+from ..access import AgentAccess
+from ..models_org import AgentRole
+from ..outbox import OutboxRelay
+from ..replies import ReplySettings
+from ..settings import TicketCoreSettings
+from .console_auth import ConsoleAgent, NotLoggedIn, console_agent
+from .forms import PREFIX, ConsoleError
+from .pages import render
+from .security import CSRF_FIELD, CSRF_HEADER, same_token, security_headers
+
+log = get_logger(__name__)
+
+
+def login_redirect(request: Request) -> Response:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    location = f"{PREFIX}/login?" + urlencode({"next": target})
+    if request.headers.get("hx-request"):
+        return Response(status_code=200, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
+def console_route_class(push_url: str | None) -> type[APIRoute]:
+    headers = security_headers(push_url)
+
+    def error_page(request: Request, status: int, detail: str, agent: Any) -> Response:
+        context = {"status": status, "detail": detail}
+        return render(
+            request, "error.html", context, agent=agent, push_url=push_url, status_code=status
+        )
+
+    class ConsoleRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            original = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                try:
+                    response = await original(request)
+                except NotLoggedIn:
+                    response = login_redirect(request)
+                except RequestValidationError:
+                    response = error_page(request, 422, "the request is malformed", None)
+                except HTTPException as exc:
+                    agent = getattr(request.state, "console_agent", None)
+                    response = error_page(request, exc.status_code, str(exc.detail), agent)
+                except Exception:
+                    log.exception("console_page_failed", path=request.url.path)
+                    response = error_page(request, 500, "something went wrong on our side", None)
+                for name, value in headers.items():
+                    if name == "Cache-Control":
+                        response.headers.setdefault(name, value)  # static files cache
+                    else:
+                        response.headers[name] = value
+                return response
+
+            return handler
+
+    return ConsoleRoute
+
+
+@dataclass(frozen=True)
+class ConsoleKit:
+    settings: TicketCoreSettings
+    sessions: async_sessionmaker[AsyncSession]
+    access: AgentAccess
+    relay: OutboxRelay
+
+    @property
+    def push_url(self) -> str | None:
+        return self.settings.console_push_url
+
+    @property
+    def reply_settings(self) -> ReplySettings:
+        return ReplySettings(self.settings.email_domain, self.settings.reply_email_account)
+
+    @property
+    def auto_close_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.auto_close_after_seconds)
+
+    def router(self) -> APIRouter:
+        """A router under ``/console`` whose routes get the console's route class."""
+        return APIRouter(prefix=PREFIX, route_class=console_route_class(self.push_url))
+
+    async def logged_in(self, request: Request) -> ConsoleAgent:
+        """The agent of this request; no live session means the login page."""
+        agent = await console_agent(request, self.access, self.sessions)
+        request.state.console_agent = agent
+        return agent
+
+    async def administrator(self, request: Request) -> ConsoleAgent:
+        """The logged-in agent, who must be an administrator (settings pages): else 403."""
+        agent = await self.logged_in(request)
+        if agent.role is not AgentRole.ADMINISTRATOR:
+            raise ConsoleError(status_code=403, detail="only administrators see the settings")
+        return agent
+
+    async def lead_or_administrator(self, request: Request) -> ConsoleAgent:
+        """The logged-in agent, who must not be a plain specialist (dashboard, reports)."""
+        agent = await self.logged_in(request)
+        if agent.role is AgentRole.SPECIALIST:
+            raise ConsoleError(status_code=403, detail="this page is for leads and administrators")
+        return agent
+
+    def page(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        agent: ConsoleAgent | None,
+        status_code: int = 200,
+    ) -> Response:
+        return render(
+            request, name, context, agent=agent, push_url=self.push_url, status_code=status_code
+        )
+
+    async def checked_form(self, request: Request, agent: ConsoleAgent) -> FormData:
+        """The POSTed form, after the CSRF check (header or hidden field): else 403."""
+        form = await request.form()
+        given = request.headers.get(CSRF_HEADER) or str(form.get(CSRF_FIELD) or "")
+        if not same_token(agent.csrf, given):
+            raise ConsoleError(status_code=403, detail="the form is stale: reload the page")
+        return form
+
+    async def may_see(self, agent: ConsoleAgent, ticket_id: int) -> None:
+        """404 unless the agent may see the ticket (a specialist: the ones that concern them)."""
+        if agent.sees_every_ticket:
+            return
+        async with self.sessions() as db:
+            if not await ticket_visibility.can_see(db, agent.id, ticket_id):
+                raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
