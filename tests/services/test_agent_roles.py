@@ -241,3 +241,29 @@ async def test_a_router_without_a_class_is_for_administrators_and_services_only(
         assert (await client.get(url, headers=service)).status_code == 200
         assert (await client.get(url)).status_code == 401  # the API token is set here
         assert (await client.get(url, headers={"Authorization": "Bearer nope"})).status_code == 401
+
+
+@pytest.mark.parametrize(("allow_anonymous", "expected"), [(False, 401), (True, 200)])
+async def test_without_an_api_token_anonymous_callers_are_refused_unless_allowed(
+    engine: AsyncEngine, infra: Any, allow_anonymous: bool, expected: int
+) -> None:
+    """The default is closed: a desk deployed without ``TICKET_CORE_API_TOKEN`` does not
+    trust requests without credentials; only ``TICKET_CORE_ALLOW_ANONYMOUS`` (tests) does."""
+    settings = TicketCoreSettings(api_token=None, allow_anonymous=allow_anonymous)
+    redis = Redis.from_url(infra.redis_url)
+    access = AgentAccess(settings, async_sessionmaker(engine), AgentSessions(redis))
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/groups-of-settings")
+    async def settings_list() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    app = FastAPI()
+    app.include_router(access.protect(router, access.settings_router))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            answer = await client.get("/api/v1/groups-of-settings")
+        assert answer.status_code == expected, answer.text
+    finally:
+        await redis.aclose()

@@ -147,6 +147,7 @@ def up(data_dir: Path) -> int:
             f"  (docs: http://127.0.0.1:{ports['ticket-core']}/docs)\n"
             f"  agent console:   http://127.0.0.1:{ports['ticket-core']}/console/\n"
             f"  administrator:   {LOCAL_ADMIN} / {keys.admin_password}\n"
+            f"  API token:       {keys.api_token}  (Authorization: Bearer ...)\n"
             f"  health:          http://127.0.0.1:<port>/readyz, metrics at /metrics\n"
             f"  Kafka: {infra.kafka}   PostgreSQL: {infra.database_url}\n"
             f"  Redis: {infra.redis_url}\n"

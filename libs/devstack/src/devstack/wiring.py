@@ -24,14 +24,21 @@ class LocalKeys:
     internal_token: str
     media_link_key: str
     admin_password: str = ""  # the local administrator's (files from before it: added)
+    api_token: str = ""  # the REST API's service token (files from before it: added)
 
     @classmethod
     def load_or_create(cls, path: Path) -> LocalKeys:
         if path.exists():
             keys = cls(**json.loads(path.read_text()))
-            if keys.admin_password:
+            if keys.admin_password and keys.api_token:
                 return keys
-            keys = cls(**{**asdict(keys), "admin_password": secrets.token_urlsafe(12)})
+            keys = cls(
+                **{
+                    **asdict(keys),
+                    "admin_password": keys.admin_password or secrets.token_urlsafe(12),
+                    "api_token": keys.api_token or secrets.token_urlsafe(32),
+                }
+            )
             path.unlink()
         else:
             keys = cls(
@@ -39,6 +46,7 @@ class LocalKeys:
                 internal_token=secrets.token_urlsafe(32),
                 media_link_key=secrets.token_urlsafe(32),
                 admin_password=secrets.token_urlsafe(12),
+                api_token=secrets.token_urlsafe(32),
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -55,6 +63,7 @@ def service_wiring(ports: dict[str, int], keys: LocalKeys) -> dict[str, dict[str
         "ticket-core": {
             "TICKET_CORE_SECRETS_KEY": keys.secrets_key,
             "TICKET_CORE_INTERNAL_TOKEN": keys.internal_token,
+            "TICKET_CORE_API_TOKEN": keys.api_token,
             "TICKET_CORE_CONSOLE_PUSH_URL": f"ws://127.0.0.1:{ports['gateway']}/ws/agents",
         },
         "gateway": {
@@ -79,6 +88,7 @@ def service_wiring(ports: dict[str, int], keys: LocalKeys) -> dict[str, dict[str
         "telephony": {
             "TELEPHONY_TICKET_CORE_URL": core,
             "TELEPHONY_INTERNAL_TOKEN": keys.internal_token,
+            "TELEPHONY_API_TOKEN": keys.api_token,
         },
     }
     return {

@@ -67,6 +67,14 @@ def create_app(settings: TelephonySettings | None = None) -> FastAPI:
         on_stopping=[connectors.stop],
         on_shutdown=[cards.aclose, phones.aclose, accounts.aclose, redis.aclose],
         routers=[
-            calls_router(Callers(settings.api_token, AgentSessions(redis)), connectors, phones)
+            calls_router(
+                Callers(
+                    settings.api_token,
+                    AgentSessions(redis),
+                    allow_anonymous=settings.allow_anonymous,
+                ),
+                connectors,
+                phones,
+            )
         ],
     )

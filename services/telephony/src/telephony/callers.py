@@ -6,8 +6,8 @@
   logged-in agent, checked in the session store ticket-core writes at login
   (``helpdesk_common.agent_sessions``, the same Redis the gateway reads); cookie-borne
   writes from another origin are refused (403);
-- nothing, while ``TELEPHONY_API_TOKEN`` is unset (development, the test system): a
-  trusted service, as before agent sessions were accepted. Production sets the token.
+- nothing, only when ``TELEPHONY_ALLOW_ANONYMOUS=true`` and no API token is set (the
+  test system): a trusted service. By default such a request is 401.
 
 Anything else is 401; Redis unreachable while a session must be checked is 503.
 """
@@ -33,9 +33,12 @@ class Caller:
 
 
 class Callers:
-    def __init__(self, api_token: str | None, sessions: AgentSessions) -> None:
+    def __init__(
+        self, api_token: str | None, sessions: AgentSessions, *, allow_anonymous: bool = False
+    ) -> None:
         self._api_token = api_token
         self._sessions = sessions
+        self._anonymous_is_service = api_token is None and allow_anonymous
 
     async def __call__(self, request: Request) -> Caller:
         authorization = request.headers.get("authorization")
@@ -52,7 +55,7 @@ class Callers:
             caller = await self._agent(cookie)
             _check_origin(request)
             return caller
-        if self._api_token is None:
+        if self._anonymous_is_service:
             return Caller(service=True)
         raise _unauthorised("log in, or give the API token")
 

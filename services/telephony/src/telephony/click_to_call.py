@@ -4,7 +4,7 @@ server of a phone account: the server rings the agent's extension, then the cust
 Who may call (``callers``): a logged-in agent (session token or cookie, the console)
 calls from the extension on their own profile (``agents.phone_extension``, looked up in
 ticket-core); naming another agent or an extension is 403, no extension on the profile
-is 422. A service (``TELEPHONY_API_TOKEN``, or no token configured) may give
+is 422. A service (``TELEPHONY_API_TOKEN``; see ``callers``) may give
 ``extension``, or ``agent_id`` (the profile's extension, else the account's old
 ``extensions`` map). The number is normalised to E.164 with the account's default
 country.

@@ -27,5 +27,7 @@ class TelephonySettings(ServiceSettings):
     push_channel: str = "helpdesk:push"
     call_state_ttl_seconds: int = 24 * 3600
     # Click-to-call: the service token; logged-in agents use their session instead.
-    # Unset: callers without credentials are trusted (development). Set it in production.
     api_token: str | None = None
+    # Development and tests only: with no API token, callers without credentials are
+    # trusted as a service. Off by default (401).
+    allow_anonymous: bool = False

@@ -7,8 +7,8 @@ Callers, in the order they are recognised:
 - ``Authorization: Bearer <session token>`` or the ``helpdesk_session`` cookie: a
   logged-in agent (``agent_sessions``), with the role stored on the agent (read on every
   request, so a role change or a deactivation takes effect at once).
-- nothing, when ``TICKET_CORE_API_TOKEN`` is not set (development and the test system):
-  a trusted service, as before agent authentication existed. Production sets the token.
+- nothing, only when ``TICKET_CORE_ALLOW_ANONYMOUS=true`` and no API token is set (the
+  test system): a trusted service. By default such a request is 401.
 
 Anything else is 401. Every router is included in ``app.py`` behind one router-class
 dependency (``AgentAccess.settings_router`` and so on); a router that is not is reached
@@ -112,7 +112,7 @@ class AgentAccess:
             principal = await self._agent(request, cookie, via_cookie=True)
             _check_origin(request)
             return principal
-        if self._settings.api_token is None:
+        if self._settings.api_token is None and self._settings.allow_anonymous:
             return Principal(True, AgentRole.ADMINISTRATOR, _header_agent(request))
         raise _unauthorised("log in, or give the API token")
 

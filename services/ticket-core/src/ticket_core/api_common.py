@@ -43,7 +43,7 @@ def bearer_auth(settings: TicketCoreSettings) -> Callable[..., Awaitable[None]]:
         if access is not None:
             await access.admin_router(request)
             return
-        if settings.api_token is None:
+        if settings.api_token is None and settings.allow_anonymous:
             return
         expected = f"Bearer {settings.api_token}"
         if authorization is None or not secrets.compare_digest(authorization, expected):

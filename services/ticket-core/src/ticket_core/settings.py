@@ -46,7 +46,12 @@ class TicketCoreSettings(ServiceSettings):
         default=100, ge=1, description="Tickets looked at per time trigger and scan."
     )
     api_token: str | None = Field(
-        default=None, description="When set, the REST API requires 'Authorization: Bearer <token>'."
+        default=None, description="The service token: 'Authorization: Bearer <token>' is a service."
+    )
+    allow_anonymous: bool = Field(
+        default=False,
+        description="Development and tests only: while no API token is set, a request without "
+        "credentials is trusted as a service. Off by default: such a request gets 401.",
     )
     routing_cache_seconds: float = Field(
         default=5.0,

@@ -1,7 +1,7 @@
 """The logged-in agent of a console request: the ``helpdesk_session`` cookie only.
 
-Unlike the REST API, the console never trusts a request without a session (not even
-when ``TICKET_CORE_API_TOKEN`` is unset): no live session means the login page.
+The console never trusts a request without a session (not even when
+``TICKET_CORE_ALLOW_ANONYMOUS`` is set): no live session means the login page.
 """
 
 from __future__ import annotations
