@@ -268,7 +268,13 @@ def ticket_router(kit: PortalKit) -> APIRouter:
     ) -> Response:
         context = {
             "choices": await choices(),
-            "values": values or {},
+            "values": {
+                "subject": "",
+                "text": "",
+                "type_id": "",
+                "priority_id": "",
+                **(values or {}),
+            },
             "error": error,
             "idempotency": uuid.uuid4().hex,
             "max_files": uploads.MAX_FILES,
