@@ -45,6 +45,7 @@ from .macros_api import macros_router
 from .notifications_api import notifications_router
 from .org_api import company_categories_router, org_router
 from .outbox import OutboxRelay
+from .portal_pages.wiring import portal_page_routers
 from .rating_api import rating_routers
 from .routing_api import routing_router
 from .routing_cache import SNAPSHOTS
@@ -192,6 +193,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             notifications_router(settings, sessions),  # its own admin/internal checks
             # the agent console's pages check the session cookie and CSRF themselves
             *console_routers(settings, sessions, relay, access, guard),
+            *portal_page_routers(settings, sessions, relay, blobs, redis),  # /portal/ pages
         ],
     )
     app.state.agent_access = access

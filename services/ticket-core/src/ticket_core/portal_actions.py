@@ -6,10 +6,12 @@ as the actor ``customer``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from helpdesk_common.records import AttachmentRef
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import portal_messages
@@ -60,12 +62,13 @@ async def add_reply(
     account: str,
     reopen_window: timedelta,
     now: datetime,
+    attachments: Sequence[AttachmentRef] = (),
 ) -> Done:
     """The contact's message on the ticket: appended (Pending and Resolved-in-window
     tickets reopen), or on a closed / long-resolved ticket a new linked ticket, exactly as
     a channel message would. ``Done.ticket_id`` is where it landed."""
     ticket = await _visible(session, user, ticket_id)
-    message = portal_messages.reply(user, account, int(ticket["number"]), text, key)
+    message = portal_messages.reply(user, account, int(ticket["number"]), text, key, attachments)
     result = await ingest_batch(session, [message], reopen_window=reopen_window, now=now)
     stored = await repo.message_by_key(session, key)
     assert stored is not None
@@ -84,6 +87,7 @@ async def open_ticket(
     reopen_window: timedelta,
     auto_close_after: timedelta,
     now: datetime,
+    attachments: Sequence[AttachmentRef] = (),
 ) -> Done:
     options = await portal_options(session)
     catalog = await load_catalog(session)
@@ -92,7 +96,7 @@ async def open_ticket(
     if priority_id is not None and priority_id not in options.priority_ids:
         raise PortalInvalid(f"priority {priority_id} cannot be chosen in the portal")
     already = await repo.message_by_key(session, key)
-    message = portal_messages.new_ticket(user, account, subject, text, key)
+    message = portal_messages.new_ticket(user, account, subject, text, key, attachments)
     result = await ingest_batch(session, [message], reopen_window=reopen_window, now=now)
     stored = await repo.message_by_key(session, key)
     assert stored is not None

@@ -83,6 +83,72 @@ def _token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(PORTAL_COOKIE), True
 
 
+async def portal_sign_in(
+    sessions: async_sessionmaker[AsyncSession],
+    store: AgentSessions,
+    guard: LoginGuard,
+    login: str,
+    password: str,
+) -> tuple[str, PortalUser]:
+    """Check a contact's login (lockout first, argon2) and open a portal session: the
+    token and the contact. Refusals are ``HTTPException`` 429 (locked, ``Retry-After``),
+    401 (wrong login or password, or no active account) or 503 (Redis down). Shared by
+    the API's login and the portal pages' login form."""
+    name = login.strip().lower()
+    try:
+        locked = await guard.locked_for(name)
+    except RedisError as exc:
+        raise HTTPException(503, "the session store is unavailable") from exc
+    if locked:
+        raise HTTPException(
+            429,
+            f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
+            headers={"Retry-After": str(locked)},
+        )
+    async with sessions() as db:
+        account = await repo.account_by_login(db, name)
+    stored = account["password_hash"] if account else None
+    ok = await passwords.verify_password_async(stored, password)
+    if not ok or account is None or not account["active"]:
+        await guard.failed(name)
+        log.info("portal_login_failed")
+        raise HTTPException(401, "wrong login or password")
+    await guard.succeeded(name)
+    async with sessions() as db:
+        user = await repo.user_of(db, int(account["contact_id"]))
+    if user is None:  # pragma: no cover - deactivated between the two reads
+        raise HTTPException(401, "wrong login or password")
+    token, _ = await store.create(user.contact_id, user.access)
+    log.info("portal_logged_in", contact_id=user.contact_id)
+    return token, user
+
+
+def set_portal_cookie(
+    response: Response, token: str, settings: TicketCoreSettings, store: AgentSessions
+) -> None:
+    response.set_cookie(
+        PORTAL_COOKIE,
+        token,
+        max_age=int(store.max_age_seconds),
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        domain=settings.session_cookie_domain,
+        path="/",
+    )
+
+
+def clear_portal_cookie(response: Response, settings: TicketCoreSettings) -> None:
+    response.delete_cookie(
+        PORTAL_COOKIE,
+        path="/",
+        domain=settings.session_cookie_domain,
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
 class PortalAuth:
     """The FastAPI dependency of portal routes: the logged-in contact, or 401."""
 
@@ -122,55 +188,14 @@ def portal_auth_router(
 
     @router.post("/login", response_model=PortalLoginOut)
     async def login(body: PortalLoginIn, response: Response) -> PortalLoginOut:
-        name = body.login.strip().lower()
-        try:
-            locked = await guard.locked_for(name)
-        except RedisError as exc:
-            raise HTTPException(503, "the session store is unavailable") from exc
-        if locked:
-            raise HTTPException(
-                429,
-                f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
-                headers={"Retry-After": str(locked)},
-            )
-        async with sessions() as db:
-            account = await repo.account_by_login(db, name)
-        stored = account["password_hash"] if account else None
-        ok = await passwords.verify_password_async(stored, body.password)
-        if not ok or account is None or not account["active"]:
-            await guard.failed(name)
-            log.info("portal_login_failed")
-            raise HTTPException(401, "wrong login or password")
-        await guard.succeeded(name)
-        async with sessions() as db:
-            user = await repo.user_of(db, int(account["contact_id"]))
-        if user is None:  # pragma: no cover - deactivated between the two reads
-            raise HTTPException(401, "wrong login or password")
-        token, _ = await store.create(user.contact_id, user.access)
-        response.set_cookie(
-            PORTAL_COOKIE,
-            token,
-            max_age=int(store.max_age_seconds),
-            httponly=True,
-            samesite="lax",
-            secure=settings.session_cookie_secure,
-            domain=settings.session_cookie_domain,
-            path="/",
-        )
-        log.info("portal_logged_in", contact_id=user.contact_id)
+        token, user = await portal_sign_in(sessions, store, guard, body.login, body.password)
+        set_portal_cookie(response, token, settings, store)
         return PortalLoginOut(token=token, expires_in=store.idle_seconds, contact=me_of(user))
 
     @router.post("/logout", status_code=204)
     async def logout(request: Request) -> Response:
         response = Response(status_code=204)
-        response.delete_cookie(
-            PORTAL_COOKIE,
-            path="/",
-            domain=settings.session_cookie_domain,
-            secure=settings.session_cookie_secure,
-            httponly=True,
-            samesite="lax",
-        )
+        clear_portal_cookie(response, settings)
         token, _ = _token(request)
         if token:
             await store.revoke(token)

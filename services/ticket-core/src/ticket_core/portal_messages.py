@@ -13,8 +13,15 @@ tickets on closed ones, audit as ``customer``, events through the outbox).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from helpdesk_common.records import Channel, InboundMessage, SenderIdentity, ThreadHints
+from helpdesk_common.records import (
+    AttachmentRef,
+    Channel,
+    InboundMessage,
+    SenderIdentity,
+    ThreadHints,
+)
 
 from .portal_repo import PortalUser
 
@@ -29,7 +36,12 @@ def _sender(user: PortalUser) -> SenderIdentity:
 
 
 def reply(
-    user: PortalUser, account: str, ticket_number: int, text: str, key: str
+    user: PortalUser,
+    account: str,
+    ticket_number: int,
+    text: str,
+    key: str,
+    attachments: Sequence[AttachmentRef] = (),
 ) -> InboundMessage:
     return InboundMessage(
         idempotency_key=key,
@@ -40,10 +52,18 @@ def reply(
             conversation_id=f"portal-ticket-{ticket_number}", ticket_number=ticket_number
         ),
         text=text,
+        attachments=tuple(attachments),
     )
 
 
-def new_ticket(user: PortalUser, account: str, subject: str, text: str, key: str) -> InboundMessage:
+def new_ticket(
+    user: PortalUser,
+    account: str,
+    subject: str,
+    text: str,
+    key: str,
+    attachments: Sequence[AttachmentRef] = (),
+) -> InboundMessage:
     return InboundMessage(
         idempotency_key=key,
         channel=Channel.WEBFORM,
@@ -52,4 +72,5 @@ def new_ticket(user: PortalUser, account: str, subject: str, text: str, key: str
         thread=ThreadHints(conversation_id=f"portal-{uuid.uuid4().hex}"),
         subject=subject,
         text=text,
+        attachments=tuple(attachments),
     )

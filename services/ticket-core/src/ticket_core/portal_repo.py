@@ -175,6 +175,7 @@ async def public_messages(session: AsyncSession, ticket_id: int) -> list[dict[st
             m.author_contact_id,
             contacts.c.display_name.label("author_name"),
             m.text,
+            m.html,
             m.attachments,
             m.created_at,
         )
