@@ -328,3 +328,4 @@ from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
 from .models_routing import RoutingRule, ServiceObject  # noqa: E402, F401
 from .models_triggers import MacroRow, TriggerRow  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401
+from .models_links import ContactAuditRow, TicketLinkRow  # noqa: E402, F401
