@@ -323,9 +323,9 @@ from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_collab import CannedResponse, TicketEscalation  # noqa: E402, F401
 from .models_desk import DeskSettingRow, PortalAccountRow  # noqa: E402, F401
+from .models_links import ContactAuditRow, TicketLinkRow  # noqa: E402, F401
 from .models_notifications import NotificationTypeRow  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401
 from .models_routing import RoutingRule, ServiceObject  # noqa: E402, F401
 from .models_triggers import MacroRow, TriggerRow  # noqa: E402, F401
 from .models_workflow import Priority, StatusRow, TicketAudit, TicketType  # noqa: E402, F401
-from .models_links import ContactAuditRow, TicketLinkRow  # noqa: E402, F401

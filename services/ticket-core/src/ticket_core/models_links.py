@@ -37,8 +37,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from .models import Ticket
-
 LINK_KINDS_CHECK = "kind IN ('related', 'parent', 'duplicate_of')"
 
 
@@ -124,6 +122,10 @@ class ContactAuditRow(SQLModel, table=True):
 
 ticket_links = TicketLinkRow.__table__  # type: ignore[attr-defined]
 contact_audit = ContactAuditRow.__table__  # type: ignore[attr-defined]
+
+# Imported last: ``models`` imports this module at its end (either may be imported first).
+from .models import Ticket  # noqa: E402
+
 _tickets = Ticket.__table__  # type: ignore[attr-defined]
 
 # The links ingestion makes, looked up from the other side.
