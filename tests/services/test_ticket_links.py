@@ -279,3 +279,43 @@ async def test_a_link_writes_a_field_changed_event_for_each_ticket(desk: Desk) -
     }
     assert by_ticket[b["id"]]["details"]["link"] == "child"
     assert by_ticket[b["id"]]["details"]["linked_ticket_id"] == str(a["id"])
+
+
+async def test_merging_a_duplicate_links_notes_and_resolves_it(
+    desk: Desk, tickets_api: Api
+) -> None:
+    agent = await desk.agent("lead_specialist")
+    duplicate, original, other = await desk.tickets(3)
+    headers = {"X-Agent-Id": str(agent)}
+    url = f"/api/v1/tickets/{duplicate['id']}/merge-into/{original['id']}"
+    merged = await tickets_api.post(url, headers=headers)
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["linked"], merged.json()["resolved"]) == (True, True)
+    assert (await desk.ticket(duplicate["id"]))["status"] == "resolved"
+    assert (await desk.ticket(original["id"]))["status"] == "open"
+    assert await _links(tickets_api, duplicate["id"]) == [("duplicate_of", original["id"])]
+    status_audit = [r for r in await desk.audit(duplicate["id"]) if r["field"] == "status"]
+    assert [(r["new_value"], r["reason"], r["agent_id"]) for r in status_audit] == [
+        ("resolved", f"merged into ticket #{original['number']}", agent)
+    ]
+    for ticket, text in (
+        (duplicate, f"Merged into ticket #{original['number']}"),
+        (original, f"Ticket #{duplicate['number']} was merged into this one"),
+    ):
+        detail = (await tickets_api.get(f"/api/v1/tickets/{ticket['id']}")).json()
+        notes = [m["text"] for m in detail["messages"] if m["kind"] == "system"]
+        assert len(notes) == 1 and notes[0].startswith(text), notes
+    # merging again changes nothing more; another original, itself, a missing one: refused
+    again = await tickets_api.post(url, headers=headers)
+    assert again.status_code == 200
+    assert (again.json()["linked"], again.json()["resolved"]) == (False, False)
+    for path, code in (
+        (f"/api/v1/tickets/{duplicate['id']}/merge-into/{other['id']}", 409),
+        (f"/api/v1/tickets/{original['id']}/merge-into/{duplicate['id']}", 409),  # a cycle
+        (f"/api/v1/tickets/{other['id']}/merge-into/{other['id']}", 422),
+        (f"/api/v1/tickets/{other['id']}/merge-into/999999999", 404),
+    ):
+        response = await tickets_api.post(path, headers=headers)
+        assert response.status_code == code, (path, response.text)
+    assert (await desk.ticket(other["id"]))["status"] == "open"
+    assert (await desk.ticket(original["id"]))["status"] == "open"

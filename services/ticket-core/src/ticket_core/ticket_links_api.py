@@ -4,13 +4,15 @@ the other ticket of a new or removed link must be one they may change, else 404)
 - ``GET /api/v1/tickets/{ticket_id}/links``: both directions, ingestion-made ones too.
 - ``POST /api/v1/tickets/{ticket_id}/links`` ``{"kind", "linked_ticket_id"}``: 201.
 - ``DELETE /api/v1/tickets/{ticket_id}/links/{kind}/{linked_ticket_id}``: 204.
+- ``POST /api/v1/tickets/{ticket_id}/merge-into/{target_id}``: the ticket is a duplicate
+  of the target: linked, noted, resolved (``ticket_merge``).
 
 Rules: ``ticket_links_rules``; the change with its audit rows and events: ``ticket_links``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +28,7 @@ from .outbox import OutboxRelay
 from .settings import TicketCoreSettings
 from .ticket_links import LinkConflict, LinkResult, TicketMissing, add_link, remove_link
 from .ticket_links_rules import INVERSE, MANUAL_KINDS, LinkError, seen_from
+from .ticket_merge import merge_ticket
 
 KIND_DOC = (
     "As the ticket in the path sees it: related, parent (the other ticket is its parent), "
@@ -37,6 +40,13 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(min_length=1, max_length=40, description=KIND_DOC)
     linked_ticket_id: int = Field(ge=1, description="The other ticket.")
+
+
+class MergeOut(BaseModel):
+    ticket_id: int
+    merged_into_ticket_id: int
+    linked: bool = Field(description="false: the duplicate_of link existed already.")
+    resolved: bool = Field(description="false: the ticket was Resolved or Closed already.")
 
 
 class LinkOut(BaseModel):
@@ -62,6 +72,7 @@ def ticket_links_router(
     router = APIRouter(
         prefix="/api/v1", tags=["tickets"], dependencies=[Depends(bearer_auth(settings))]
     )
+    auto_close_after = timedelta(seconds=settings.auto_close_after_seconds)
 
     async def other_visible(request: Request, other_id: int) -> None:
         access = getattr(request.app.state, "agent_access", None)
@@ -176,5 +187,34 @@ def ticket_links_router(
             )
         await relay.flush_quietly(result.outbox_ids)
         return Response(status_code=204)
+
+    @router.post("/tickets/{ticket_id}/merge-into/{target_id}", response_model=MergeOut)
+    async def merge_into(
+        ticket_id: int, target_id: int, agent: ActingAgent, request: Request
+    ) -> MergeOut:
+        """Marks the ticket a duplicate of the target: a ``duplicate_of`` link, a system
+        note on both, and an Open or Pending duplicate resolved. Messages stay where they
+        are."""
+        if target_id != ticket_id:
+            await other_visible(request, target_id)
+        try:
+            async with sessions() as session, session.begin():
+                actor = await acting(session, agent)
+                result = await merge_ticket(
+                    session, ticket_id, target_id, actor, datetime.now(UTC), auto_close_after
+                )
+        except LinkError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        except TicketMissing as exc:
+            not_found("ticket", exc.ticket_id)
+        except LinkConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        await relay.flush_quietly(result.outbox_ids)
+        return MergeOut(
+            ticket_id=ticket_id,
+            merged_into_ticket_id=target_id,
+            linked=result.linked,
+            resolved=result.resolved,
+        )
 
     return router
