@@ -174,8 +174,11 @@ class AgentAccess:
         except (TypeError, ValueError):
             return  # the route's own validation answers 422
         assert principal.agent_id is not None
+        # reads reach the tickets linked to the specialist's own (ticket_visibility)
+        reading = request.method in _READS
+        check = ticket_visibility.can_read if reading else ticket_visibility.can_see
         async with self._sessions() as db:
-            if not await ticket_visibility.can_see(db, principal.agent_id, ticket_id):
+            if not await check(db, principal.agent_id, ticket_id):
                 raise HTTPException(status_code=404, detail=f"ticket {ticket_id} not found")
 
     async def agent_router(self, request: Request) -> None:
@@ -211,10 +214,10 @@ class AgentAccess:
 
     @staticmethod
     def ticket_filter(principal: Principal) -> list[Any]:
-        """WHERE clauses on ``tickets`` limiting a list to what the caller may see."""
+        """WHERE clauses on ``tickets`` limiting a list to what the caller may read."""
         if principal.sees_every_ticket or principal.agent_id is None:
             return []
-        return [ticket_visibility.visible_to(principal.agent_id)]
+        return [ticket_visibility.readable_by(principal.agent_id)]
 
     async def visible_ticket_ids(self, principal: Principal, ticket_ids: list[int]) -> set[int]:
         if principal.sees_every_ticket:

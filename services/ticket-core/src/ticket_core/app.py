@@ -30,8 +30,10 @@ from .catalog_api import catalog_router
 from .channel_accounts_api import channel_accounts_router
 from .collab_api import collab_router
 from .console.wiring import console_routers
+from .contact_merge_api import contact_merge_router
 from .contacts_api import contacts_router
 from .db import make_engine, make_sessionmaker
+from .desk_config import DeskConfig
 from .desk_routes import desk_routers
 from .edits import EditAwareInboundHandler
 from .handlers import (
@@ -45,6 +47,7 @@ from .macros_api import macros_router
 from .notifications_api import notifications_router
 from .org_api import company_categories_router, org_router
 from .outbox import OutboxRelay
+from .portal_auth import portal_store
 from .portal_pages.wiring import portal_page_routers
 from .rating_api import rating_routers
 from .routing_api import routing_router
@@ -53,6 +56,7 @@ from .service_objects_api import service_objects_router
 from .settings import TicketCoreSettings
 from .sla_api import sla_router
 from .sms_api import sms_router
+from .ticket_links_api import ticket_links_router
 from .timers import TimerLoop
 from .trigger_executor import executor_settings
 from .trigger_time import TimeTriggerLoop
@@ -172,10 +176,15 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(ratings_for_agents, tickets),
             access.protect(ratings_public, access.public_router),
             access.protect(macros_router(settings, sessions, relay), tickets),
+            access.protect(ticket_links_router(settings, sessions, relay), tickets),
             access.protect(agents_router(settings, sessions, access.agent_changed), config),
             access.protect(company_categories_router(settings, sessions), config),
             access.protect(org_router(settings, sessions), directory),
             access.protect(contacts_router(settings, sessions), directory),
+            access.protect(
+                contact_merge_router(settings, sessions, relay, portal_store(redis, DeskConfig())),
+                directory,
+            ),
             access.protect(catalog_router(settings, sessions), config),
             access.protect(channel_accounts_router(settings, sessions), config),
             access.protect(sms_router(settings, sessions), config),

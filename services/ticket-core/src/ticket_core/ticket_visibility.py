@@ -9,15 +9,17 @@ from typing import Any
 from sqlalchemy import exists, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .models_links import ticket_links
 from .models_org import agents, group_members
 from .models_workflow import observer_agents, observer_groups
 from .repository import messages, tickets
 
 
-def visible_to(agent_id: int) -> Any:
-    """A WHERE clause on ``tickets``: the agent is responsible, in the responsible group,
-    an observer (directly or through a group), or wrote a message on the ticket."""
-    t = tickets.c
+def visible_to(agent_id: int, table: Any = tickets) -> Any:
+    """A WHERE clause on ``tickets`` (or an alias of it): the agent is responsible, in the
+    responsible group, an observer (directly or through a group), or wrote a message on
+    the ticket. What a specialist may change."""
+    t = table.c
     my_groups = select(group_members.c.group_id).where(group_members.c.agent_id == agent_id)
     return or_(
         t.responsible_agent_id == agent_id,
@@ -28,6 +30,47 @@ def visible_to(agent_id: int) -> Any:
         ),
         exists().where(messages.c.ticket_id == t.id, messages.c.author_agent_id == agent_id),
     )
+
+
+def readable_by(agent_id: int) -> Any:
+    """A WHERE clause on ``tickets``: ``visible_to``, or linked to a ticket that is (one
+    hop, either direction: ``ticket_links`` and the follow-up / possible-duplicate
+    columns). What a specialist may read."""
+    t = tickets.c
+    seen = tickets.alias("seen_ticket")
+    links = ticket_links.c
+
+    def visible(ticket_id: Any) -> Any:
+        return exists().where(seen.c.id == ticket_id, visible_to(agent_id, seen))
+
+    return or_(
+        visible_to(agent_id),
+        exists().where(links.ticket_id == t.id, visible(links.linked_ticket_id)),
+        exists().where(links.linked_ticket_id == t.id, visible(links.ticket_id)),
+        visible(t.follow_up_of_id),
+        visible(t.possible_duplicate_of_id),
+        exists().where(
+            or_(seen.c.follow_up_of_id == t.id, seen.c.possible_duplicate_of_id == t.id),
+            visible_to(agent_id, seen),
+        ),
+    )
+
+
+async def can_read(session: AsyncSession, agent_id: int, ticket_id: int) -> bool:
+    found = await session.scalar(
+        select(tickets.c.id).where(tickets.c.id == ticket_id, readable_by(agent_id))
+    )
+    return found is not None
+
+
+async def readable_ids(session: AsyncSession, agent_id: int, ticket_ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ticket_ids))
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(tickets.c.id).where(tickets.c.id.in_(wanted), readable_by(agent_id))
+    )
+    return {int(i) for (i,) in rows}
 
 
 async def can_see(session: AsyncSession, agent_id: int, ticket_id: int) -> bool:
