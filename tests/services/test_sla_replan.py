@@ -137,9 +137,7 @@ async def test_a_time_set_by_hand_is_kept_when_re_planned(tickets_api: Api, desk
     assert _at(out["reaction_due_at"]) == registered + timedelta(hours=1)  # re-planned
 
 
-async def test_a_re_plan_to_a_time_already_past_breaches_once(
-    tickets_api: Api, desk: Desk
-) -> None:
+async def test_a_re_plan_to_a_time_already_past_breaches_once(tickets_api: Api, desk: Desk) -> None:
     s = await _set_up(tickets_api, desk, registered_hours_ago=2)
     ticket = s["ticket"]
     assert ticket["reaction_breached_at"] is None  # 10 h under the standard rule

@@ -5,6 +5,7 @@ properties."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -212,7 +213,7 @@ def test_pending_spans_cover_exactly_the_time_spent_pending(
     spans, current = pending_spans(moves, start)
     closed = sum((end - begin for begin, end in spans), timedelta())
     assert all(begin <= end for begin, end in spans)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert (current is not None) == (status == "pending")
     still = at - current if current is not None else timedelta()
     assert closed + still == timedelta(minutes=pending_minutes)
