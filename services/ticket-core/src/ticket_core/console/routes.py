@@ -577,6 +577,7 @@ def console_router(
                 "phone": params.get("phone", "")[:40],
                 "account": params.get("account", "")[:64],
                 "error": None,
+                **await phone_tickets.form_context(sessions, agent.role, {}),
             },
             agent,
         )
@@ -593,6 +594,8 @@ def console_router(
                 str(form.get("subject") or ""),
                 str(form.get("note") or ""),
                 agent.id,
+                role=agent.role,
+                form=form,
             )
             async with sessions() as db, db.begin():
                 ticket_id, outbox_ids = await phone_tickets.open_phone_ticket(
@@ -600,6 +603,7 @@ def console_router(
                 )
         except (phone_tickets.PhoneTicketRefused, ReplyError) as exc:
             context = {"phone": phone[:40], "account": account[:64], "error": str(exc)}
+            context.update(await phone_tickets.form_context(sessions, agent.role, form))
             return page(request, "new_ticket.html", context, agent, 422)
         await relay.flush_quietly(outbox_ids)
         return done(ticket_id, "created")
