@@ -223,7 +223,7 @@ async def test_create_confirm_reopen_and_rate(api: Api, desk: Desk) -> None:
     refused = await api.put("/api/v1/settings/portal", json={"type_ids": [internal]})
     assert refused.status_code == 422
     choices = await api.get("/api/v1/portal/choices", headers=ann.headers)
-    assert choices.json() == {"type_ids": [question], "priority_ids": [priority]}
+    assert choices.json() == {"type_ids": [question], "priority_ids": [priority], "attributes": []}
 
     made = await api.post(
         "/api/v1/portal/tickets",

@@ -21,6 +21,7 @@ from .models import TicketStatus as Category
 from .models_workflow import statuses
 from .outbox import OutboxRelay
 from .replies import ReplyError, ReplyRequest, ReplySettings, TicketNotFound, add_reply
+from .required_attributes_repo import MISSING_REQUIRED_DOC, missing_clause
 from .settings import TicketCoreSettings
 from .sla_repo import OVERDUE_DOC, overdue_clause
 from .sla_tickets import reaction_met
@@ -246,6 +247,7 @@ def api_router(
         company_id: int | None = None,
         q: Annotated[str | None, Query(max_length=200, description="Text in the subject.")] = None,
         overdue: Annotated[bool | None, Query(description=OVERDUE_DOC)] = None,
+        missing_required: Annotated[bool | None, Query(description=MISSING_REQUIRED_DOC)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TicketPage:
@@ -262,6 +264,8 @@ def api_router(
             overdue,
         )
         async with sessions() as session:
+            if missing_required is not None:  # --- required attributes ---
+                where.append(await missing_clause(session, missing_required))
             total = await session.scalar(
                 _joined(select(func.count()).select_from(repo.tickets)).where(*where)
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -258,6 +259,14 @@ class Ticket(SQLModel, table=True):
     rating: str | None = Field(default=None, sa_column=Column(Text))  # good | neutral | bad
     rating_comment: str | None = Field(default=None, sa_column=Column(Text))
     rated_at: datetime | None = _ts(nullable=True)
+    # --- sla re-planning (migration 0014) ---
+    # True once an agent set (or cleared) that planned time by hand: re-planning keeps it.
+    reaction_due_manual: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    resolution_due_manual: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
 
 
 class Message(SQLModel, table=True):

@@ -6,7 +6,7 @@ as the actor ``customer``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +18,15 @@ from . import portal_messages
 from . import portal_repo as repo
 from .audit import CUSTOMER
 from .catalog import load_catalog
+from .custom_attributes import InvalidAttribute
 from .desk_settings_repo import portal_options
 from .ingest import ingest_batch
 from .models import TicketStatus
 from .portal_repo import PortalUser
 from .ratings import Rating
+from .required_attributes import CONTACT, check_on_create
 from .satisfaction import rate, reopen
+from .ticket_fields import load_definitions
 from .workflow import KEEP, ChangeRequest, apply_changes
 
 
@@ -88,26 +91,35 @@ async def open_ticket(
     auto_close_after: timedelta,
     now: datetime,
     attachments: Sequence[AttachmentRef] = (),
+    *,
+    attributes: Mapping[str, Any] | None = None,
 ) -> Done:
+    """A new ticket from the contact; ``attributes``: custom attribute values, those
+    required on creation and visible to contacts must be given (``required_attributes``)."""
     options = await portal_options(session)
     catalog = await load_catalog(session)
     if type_id is not None and (type_id not in options.type_ids or catalog.is_internal(type_id)):
         raise PortalInvalid(f"ticket type {type_id} cannot be chosen in the portal")
     if priority_id is not None and priority_id not in options.priority_ids:
         raise PortalInvalid(f"priority {priority_id} cannot be chosen in the portal")
+    try:
+        values = check_on_create(await load_definitions(session), attributes or {}, CONTACT)
+    except InvalidAttribute as exc:
+        raise PortalInvalid(str(exc)) from exc
     already = await repo.message_by_key(session, key)
     message = portal_messages.new_ticket(user, account, subject, text, key, attachments)
     result = await ingest_batch(session, [message], reopen_window=reopen_window, now=now)
     stored = await repo.message_by_key(session, key)
     assert stored is not None
     done = Done(int(stored["ticket_id"]), int(stored["id"]), list(result.outbox_ids))
-    if already is None and (type_id is not None or priority_id is not None):
+    if already is None and (type_id is not None or priority_id is not None or values):
         outcome = await apply_changes(
             session,
             [done.ticket_id],
             ChangeRequest(
                 type_id=type_id if type_id is not None else KEEP,
                 priority_id=priority_id,
+                custom_attributes=values or None,
                 reason="chosen by the customer in the portal",
             ),
             CUSTOMER,

@@ -35,8 +35,10 @@ from .portal_repo import PortalUser
 from .ratings import Rating
 from .replies import TicketNotFound
 from .repository import tickets
+from .required_attributes import CONTACT, form_fields
 from .satisfaction import COMMENT_MAX, RatingInvalid, RatingRefused
 from .settings import TicketCoreSettings
+from .ticket_fields import load_definitions
 
 
 class PortalTicket(BaseModel):
@@ -89,6 +91,11 @@ class TicketIn(BaseModel):
     text: str = Field(min_length=1, max_length=100_000)
     type_id: int | None = None
     priority_id: int | None = None
+    custom_attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values of custom attributes visible to contacts: those required on "
+        "creation must be given (GET /api/v1/portal/choices lists them).",
+    )
 
 
 class RatingIn(BaseModel):
@@ -106,6 +113,7 @@ class Written(BaseModel):
 class PortalChoices(BaseModel):
     type_ids: list[int]
     priority_ids: list[int]
+    attributes: list[dict[str, Any]] = []  # custom attributes a contact may set
 
 
 def _message(row: dict[str, Any]) -> PortalMessage:
@@ -154,7 +162,14 @@ def portal_router(
     async def choices(user: Contact) -> PortalChoices:
         async with sessions() as session:
             options = await portal_options(session)
-        return PortalChoices(type_ids=options.type_ids, priority_ids=options.priority_ids)
+            fields = form_fields(await load_definitions(session), CONTACT, {})
+        return PortalChoices(
+            type_ids=options.type_ids,
+            priority_ids=options.priority_ids,
+            attributes=[
+                {k: f[k] for k in ("key", "label", "kind", "options", "required")} for f in fields
+            ],
+        )
 
     @router.get("/tickets", response_model=PortalPage)
     async def list_tickets(
@@ -198,6 +213,7 @@ def portal_router(
                 window,
                 auto_close,
                 now,
+                attributes=body.custom_attributes,
             )
         )
 

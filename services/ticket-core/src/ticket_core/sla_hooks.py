@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import sla_repo
-from .audit import FieldChange
+from .audit import FieldChange, changes_between
 from .models import TicketStatus as Category
+from .sla_replan import REPLAN_AUDITED, Replan, StatusMove, facts_changed, replan
 from .sla_tickets import (
     AUDITED_SLA,
     SlaConfig,
@@ -85,11 +86,67 @@ async def apply_to_planned(
     planned_rows: Mapping[int, dict[str, Any]],
     dues: Mapping[Target, datetime | None],
     now: datetime,
-) -> None:
+) -> dict[int, Replan]:
     """The SLA part of workflow changes, in place on the planned rows: pause or resume on a
-    status move, then the hand-set planned times (``dues``: the targets given)."""
+    status move, re-plan the tickets whose type, priority or company changed
+    (``sla_replan.py``), then the hand-set planned times (``dues``: the targets given,
+    marked manual). Returns the re-plans by ticket id (for the audit trail)."""
     context = SlaContext(session)
     for ticket_id, after in planned_rows.items():
         await context.status_moved(locked[ticket_id]["status"], after, now)
-        if dues:
+        for target in dues:
+            after[f"{target}_due_manual"] = True
+    replans = await _replan(context, session, locked, planned_rows, now)
+    if dues:
+        for after in planned_rows.values():
             after.update(hand_set(after, dues, now))
+    return replans
+
+
+async def _replan(
+    context: SlaContext,
+    session: AsyncSession,
+    locked: Mapping[int, dict[str, Any]],
+    planned_rows: Mapping[int, dict[str, Any]],
+    now: datetime,
+) -> dict[int, Replan]:
+    changed = {t: a for t, a in planned_rows.items() if facts_changed(locked[t], a)}
+    if not changed:
+        return {}
+    config = await context.config()
+    if not config.has_enabled and all(a.get("sla_rule_id") is None for a in changed.values()):
+        return {}
+    categories = (
+        await sla_repo.company_categories(session, (a.get("company_id") for a in changed.values()))
+        if config.wants_categories
+        else {}
+    )
+    history = await sla_repo.status_moves(session, changed)
+    replans: dict[int, Replan] = {}
+    for ticket_id, after in changed.items():
+        moves = history.get(ticket_id, [])
+        before_status = locked[ticket_id]["status"]
+        if after["status"] != before_status:  # this change's own move, not yet audited
+            moves = [*moves, StatusMove(now, before_status, after["status"])]
+        company = after.get("company_id")
+        facts = facts_of(after, categories.get(company) if company else None)
+        found = replan(config, after, facts, moves, now)
+        if found is not None:
+            after.update(found.values)
+            replans[ticket_id] = found
+    return replans
+
+
+def split_replan_audit(
+    found: Replan | None,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    changes: list[FieldChange],
+) -> tuple[list[FieldChange], list[FieldChange]]:
+    """(the change's other audited fields, the re-plan's: rule and planned times, old ->
+    new over the whole change) so the re-plan gets its own reason in the audit trail."""
+    if found is None:
+        return changes, []
+    fields = [f for f in REPLAN_AUDITED if f in found.values]
+    ours = changes_between(dict(before), dict(after), fields)
+    return [c for c in changes if c.field not in fields], ours

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models_org import categories, companies
 from .models_sla import calendars, sla_rules
-from .models_workflow import priorities, ticket_types
+from .models_workflow import audit, priorities, ticket_types
 from .repository import tickets
 from .sla import CalendarError, ServiceCalendar
+from .sla_replan import StatusMove
 from .sla_tickets import LoadedRule, SlaConfig, calendar_from, rule_from
 
 log = get_logger(__name__)
@@ -84,6 +85,23 @@ async def company_categories(
         select(companies.c.id, companies.c.category_id).where(companies.c.id.in_(wanted))
     )
     return {int(c): int(k) for c, k in rows}
+
+
+async def status_moves(
+    session: AsyncSession, ticket_ids: Iterable[int]
+) -> dict[int, list[StatusMove]]:
+    """Every status change (categories) of the tickets, from the audit trail: one statement."""
+    wanted = sorted(set(ticket_ids))
+    found: dict[int, list[StatusMove]] = {t: [] for t in wanted}
+    if wanted:
+        rows = await session.execute(
+            select(audit.c.ticket_id, audit.c.created_at, audit.c.old_value, audit.c.new_value)
+            .where(audit.c.ticket_id.in_(wanted), audit.c.field == "status")
+            .order_by(audit.c.ticket_id, audit.c.id)
+        )
+        for ticket_id, at, old, new in rows:
+            found[int(ticket_id)].append(StatusMove(at, old, new))
+    return found
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> dict[int, dict[str, Any]]:

@@ -26,6 +26,7 @@ from .audit import Actor, FieldChange, audit_rows, changes_between, insert_audit
 from .catalog import Catalog, Status, load_catalog
 from .custom_attributes import AttributeDef, InvalidAttribute, apply_patch
 from .sla_hooks import apply_to_planned as apply_sla
+from .sla_hooks import split_replan_audit
 from .sla_tickets import Target
 from .statuses import TransitionError, enter
 from .ticket_fields import attribute_changes
@@ -266,7 +267,7 @@ async def apply_to_locked(
         for a in planned.values()
         if a["responsible_agent_id"] is not None and a["responsible_group_id"] is not None
     }
-    await apply_sla(session, locked, planned, _hand_set_dues(request), now)
+    replans = await apply_sla(session, locked, planned, _hand_set_dues(request), now)
     members = await wrepo.memberships(session, pairs)
     for ticket_id, after in list(planned.items()):
         pair = (after["responsible_agent_id"], after["responsible_group_id"])
@@ -279,7 +280,9 @@ async def apply_to_locked(
     new_groups: dict[int, frozenset[int]] = {}
     for ticket_id, after in planned.items():
         before = locked[ticket_id]
-        changes = changes_between(before, after, AUDITED)
+        changes, replanned = split_replan_audit(
+            replans.get(ticket_id), before, after, changes_between(before, after, AUDITED)
+        )
         changes += attribute_changes(
             before.get("custom_attributes") or {}, after.get("custom_attributes") or {}
         )
@@ -298,6 +301,8 @@ async def apply_to_locked(
         after["updated_at"] = now
         rows.append(after)
         audit.extend(audit_rows(ticket_id, actor, changes, now, request.reason))
+        if replanned:  # --- sla re-planning (migration 0014) ---
+            audit.extend(audit_rows(ticket_id, actor, replanned, now, replans[ticket_id].reason))
         events.extend(_events(before, after, changes, catalog, actor, event_fields or {}))
         outcome.updated.append(ticket_id)
         outcome.tickets[ticket_id] = after

@@ -13,6 +13,7 @@ from . import batch_repo
 from .models_org import agents, group_members, groups
 from .models_workflow import observer_agents, observer_groups
 from .repository import tickets
+from .sla_replan import MANUAL_COLUMNS
 from .sla_tickets import SLA_COLUMNS
 from .statuses import CLOCK_COLUMNS
 
@@ -29,6 +30,7 @@ WORKFLOW_COLUMNS = (
     # --- routing (migration 0006) ---
     "service_object_id",
     "custom_attributes",
+    *MANUAL_COLUMNS,  # --- sla re-planning (migration 0014) ---
 )
 
 

@@ -319,6 +319,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
                 "phone": params.get("phone", "")[:40],
                 "account": params.get("account", "")[:64],
                 "error": None,
+                **await phone_tickets.form_context(kit.sessions, agent.role, {}),
             },
             agent,
         )
@@ -335,6 +336,8 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
                 str(form.get("subject") or ""),
                 str(form.get("note") or ""),
                 agent.id,
+                role=agent.role,
+                form=form,
             )
             async with kit.sessions() as db, db.begin():
                 ticket_id, outbox_ids = await phone_tickets.open_phone_ticket(
@@ -342,6 +345,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
                 )
         except (phone_tickets.PhoneTicketRefused, ReplyError) as exc:
             context = {"phone": phone[:40], "account": account[:64], "error": str(exc)}
+            context.update(await phone_tickets.form_context(kit.sessions, agent.role, form))
             return kit.page(request, "new_ticket.html", context, agent, 422)
         await kit.relay.flush_quietly(outbox_ids)
         return done(ticket_id, "created")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,10 +27,13 @@ from starlette.responses import RedirectResponse, Response
 from .. import portal_actions as actions
 from .. import portal_repo as repo
 from ..catalog import load_catalog
+from ..custom_attributes import InvalidAttribute
 from ..desk_settings_repo import portal_options
 from ..portal_messages import idempotency_key
 from ..replies import TicketNotFound
+from ..required_attributes import CONTACT, form_fields, from_form
 from ..satisfaction import RatingInvalid, RatingRefused
+from ..ticket_fields import load_definitions
 from . import uploads
 from .forms import (
     MAX_SUBJECT,
@@ -265,9 +268,14 @@ def ticket_router(kit: PortalKit) -> APIRouter:
         values: dict[str, Any] | None = None,
         error: str | None = None,
         status_code: int = 200,
+        entered: Mapping[str, Any] | None = None,
     ) -> Response:
+        async with kit.sessions() as db:
+            definitions = await load_definitions(db)
         context = {
             "choices": await choices(),
+            # custom attributes a contact sees, required ones first (required_attributes)
+            "attributes": form_fields(definitions, CONTACT, entered or {}),
             "values": {
                 "subject": "",
                 "text": "",
@@ -306,6 +314,12 @@ def ticket_router(kit: PortalKit) -> APIRouter:
                 raise PortalError(status_code=422, detail="this type cannot be chosen")
             if priority_id is not None and priority_id not in dict(offered["priorities"]):
                 raise PortalError(status_code=422, detail="this priority cannot be chosen")
+            async with kit.sessions() as db:
+                definitions = await load_definitions(db)
+            try:
+                attributes = from_form(definitions, form)
+            except InvalidAttribute as exc:
+                raise PortalError(status_code=422, detail=str(exc)) from exc
             files = await uploads.store(form, kit.blobs, kit.settings.max_upload_bytes)
             key = idempotency_key(visitor.user, _form_key(form))
             done = await run(
@@ -322,10 +336,13 @@ def ticket_router(kit: PortalKit) -> APIRouter:
                     kit.auto_close_after,
                     now,
                     files,
+                    attributes=attributes,
                 )
             )
         except PortalError as exc:
-            return await new_page(request, visitor, values, str(exc.detail), exc.status_code)
+            return await new_page(
+                request, visitor, values, str(exc.detail), exc.status_code, entered=form
+            )
         return landed(done.ticket_id, "created")
 
     return router
