@@ -8,7 +8,7 @@ time wrote one), a ``resolution_due_at`` row by an agent without a status row of
 change (a resume after Pending writes it with the status change).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-26 22:50:00
 """
 
