@@ -10,8 +10,9 @@ import zlib
 from pathlib import Path
 
 import httpx
+from devstack.probes import eventually
 
-from .console_helpers import Console, unique
+from .console_helpers import TIMEOUT, Console, unique
 from .page_client import logged_in_client
 
 
@@ -64,7 +65,13 @@ async def test_branding_is_applied_to_every_page_and_non_images_are_refused(
         )
         assert colour == "#aa3300"
         logo_img = page.locator("img.brand-logo")
-        await page.wait_for_function("document.querySelector('img.brand-logo').naturalWidth === 4")
+        # (polled from here: wait_for_function would eval in the page, which the CSP forbids)
+        await eventually(
+            lambda: page.evaluate("document.querySelector('img.brand-logo').naturalWidth"),
+            lambda width: width == 4,
+            TIMEOUT,
+            "the logo loaded",
+        )
         logo_url = await logo_img.get_attribute("src")
         assert logo_url and logo_url.startswith("/console/branding/logo?v=")
         icon = await page.get_attribute("link[rel=icon]", "href")
