@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from devstack.probes import eventually
+from playwright.async_api import expect
 
 from .console_helpers import TIMEOUT, Console, unique
 
@@ -55,7 +56,8 @@ async def test_login_inbox_reply_status_and_live_answer(
         await row.wait_for()
         assert "unread" in (await row.get_attribute("class") or "")
         # The search narrows the list once htmx swapped its answer in (not at once).
-        await page.wait_for_function("document.querySelectorAll('tr.ticket-row').length === 1")
+        # (a locator assertion: wait_for_function would eval in the page, which the CSP forbids)
+        await expect(page.locator("tr.ticket-row")).to_have_count(1, timeout=TIMEOUT * 1000)
         await console.shot(page, "inbox")
 
         # The ticket page: the thread, the reply box defaulting to email (web form).

@@ -201,7 +201,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             audience_router(sessions),
             notifications_router(settings, sessions),  # its own admin/internal checks
             # the agent console's pages check the session cookie and CSRF themselves
-            *console_routers(settings, sessions, relay, access, guard),
+            *console_routers(settings, sessions, relay, access, guard, blobs, redis),
             *portal_page_routers(settings, sessions, relay, blobs, redis),  # /portal/ pages
         ],
     )

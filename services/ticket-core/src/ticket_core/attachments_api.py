@@ -3,7 +3,8 @@
 ``POST /api/v1/attachments`` (multipart, field ``file``) stores the bytes in the
 content-addressed blob store (the same one the channels write inbound media to) and
 returns the reference a reply names in ``attachments``. A file over
-``TICKET_CORE_MAX_UPLOAD_BYTES`` is refused with 413 before it is stored.
+``TICKET_CORE_MAX_UPLOAD_BYTES`` is refused with 413 before it is stored, programs and
+scripts with 415 (``attachment_rules``, the console's reply box applies the same).
 
 ``GET /api/v1/tickets/{id}/attachments/{sha256}`` serves a file only if a message of that
 ticket carries it, always as a download (``Content-Disposition: attachment``, ``nosniff``)
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from . import attachment_rules
 from . import repository as repo
 from .api_common import bearer_auth, not_found
 from .settings import TicketCoreSettings
@@ -64,13 +66,18 @@ def attachments_router(
     @router.post("/attachments", response_model=AttachmentOut, status_code=201)
     async def upload(file: Annotated[UploadFile, File()]) -> AttachmentOut:
         data = await _read_capped(file, settings.max_upload_bytes)
-        if not data:
-            raise HTTPException(status_code=422, detail="the file is empty")
-        content_type = file.content_type or "application/octet-stream"
-        blob = await blobs.put(data, content_type)
-        name = (file.filename or "file").replace("/", "_").replace("\\", "_")[:255] or "file"
+        try:
+            checked = attachment_rules.check(
+                file.filename, file.content_type, data, settings.max_upload_bytes
+            )
+        except attachment_rules.UploadRefused as exc:
+            raise HTTPException(status_code=exc.status_code, detail=exc.detail) from exc
+        blob = await blobs.put(data, checked.content_type)
         return AttachmentOut(
-            sha256=blob.sha256, filename=name, content_type=content_type, size=len(data)
+            sha256=blob.sha256,
+            filename=checked.filename,
+            content_type=checked.content_type,
+            size=len(data),
         )
 
     @router.get("/tickets/{ticket_id}/attachments/{sha256}")

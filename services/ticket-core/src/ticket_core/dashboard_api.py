@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from . import dashboard_repo as repo
 from .api import visibility
 from .api_common import bearer_auth
-from .dashboard import Dashboard, day_window, period_days, series
-from .desk_settings_repo import desk_options
+from .dashboard import Dashboard
 from .settings import TicketCoreSettings
 
 
@@ -32,23 +30,7 @@ def dashboard_router(
         visible: Annotated[list[Any], Depends(visibility)],
         days: Annotated[int, Query(ge=1, le=366, description="Days of the chart.")] = 14,
     ) -> Dashboard:
-        now = datetime.now(UTC)
         async with sessions() as session:
-            zone_name = (await desk_options(session)).timezone
-            zone = ZoneInfo(zone_name)
-            dates = period_days(now, zone, days)
-            since = day_window(dates[0], zone)[0]
-            today = day_window(dates[-1], zone)
-            counts = await repo.counts(session, visible, now, today)
-            created, resolved = await repo.per_day(session, visible, zone_name, since)
-            agents = await repo.agent_times(session, visible, since)
-        return Dashboard(
-            timezone=zone_name,
-            days=days,
-            since=since.astimezone(UTC),
-            counts=counts,
-            created_vs_resolved=series(dates, created, resolved),
-            agents=agents,
-        )
+            return await repo.load_dashboard(session, visible, days, datetime.now(UTC))
 
     return router

@@ -4,13 +4,15 @@ caller's visibility clauses (a specialist's figures cover the tickets they may s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .dashboard import AgentTimes, Counts
+from .dashboard import AgentTimes, Counts, Dashboard, day_window, period_days, series
+from .desk_settings_repo import desk_options
 from .models_org import agents
 from .repository import tickets
 from .sla_repo import overdue_clause
@@ -101,3 +103,25 @@ async def agent_times(
 
 def _float(value: Any) -> float | None:
     return None if value is None else round(float(value), 3)
+
+
+async def load_dashboard(
+    session: AsyncSession, visible: Sequence[Any], days: int, now: datetime
+) -> Dashboard:
+    """The whole dashboard (the API's answer and the console's page) over the tickets the
+    ``visible`` clauses leave, for the last ``days`` local days of the desk timezone."""
+    zone_name = (await desk_options(session)).timezone
+    zone = ZoneInfo(zone_name)
+    dates = period_days(now, zone, days)
+    since = day_window(dates[0], zone)[0]
+    today = day_window(dates[-1], zone)
+    figures = await counts(session, visible, now, today)
+    created, resolved = await per_day(session, visible, zone_name, since)
+    return Dashboard(
+        timezone=zone_name,
+        days=days,
+        since=since.astimezone(UTC),
+        counts=figures,
+        created_vs_resolved=series(dates, created, resolved),
+        agents=await agent_times(session, visible, since),
+    )

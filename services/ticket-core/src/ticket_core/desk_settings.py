@@ -90,3 +90,23 @@ def sniff_image(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+class ImageRefused(ValueError):
+    """A branding image refused: 413 too large, 415 not one of the image types."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+def checked_image(data: bytes) -> str:
+    """The content type of a branding image, taken from its bytes (never the client's
+    word); SVG and everything else that is not PNG, JPEG, GIF, ICO or WebP is refused."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageRefused(413, f"the file is larger than {MAX_IMAGE_BYTES} bytes")
+    content_type = sniff_image(data)
+    if content_type is None:
+        raise ImageRefused(415, "the image must be PNG, JPEG, GIF, ICO or WebP")
+    return content_type

@@ -31,8 +31,9 @@ from .desk_settings import (
     BrandingIn,
     DeskOptions,
     ImageRef,
+    ImageRefused,
     PortalOptions,
-    sniff_image,
+    checked_image,
 )
 from .settings import TicketCoreSettings
 
@@ -79,35 +80,24 @@ def desk_settings_routers(
     @admin.put("/branding", response_model=Branding)
     async def put_branding(body: BrandingIn) -> Branding:
         async with sessions() as session, session.begin():
-            await repo.lock(session, "branding")
-            current = await repo.branding(session)
-            changed = current.model_copy(update=body.model_dump(exclude_none=True))
-            await repo.save(session, "branding", changed)
-        return changed
+            return await repo.change_branding(session, body.model_dump(exclude_none=True))
 
     @admin.post("/branding/{image}", response_model=Branding)
     async def upload_image(image: Image, file: Annotated[UploadFile, File()]) -> Branding:
         data = await _read_capped(file, MAX_IMAGE_BYTES)
-        content_type = sniff_image(data)
-        if content_type is None:
-            raise HTTPException(
-                status_code=415, detail="the image must be PNG, JPEG, GIF, ICO or WebP"
-            )
+        try:
+            content_type = checked_image(data)
+        except ImageRefused as exc:
+            raise HTTPException(status_code=exc.status_code, detail=exc.detail) from exc
         blob = await blobs.put(data, content_type)
         ref = ImageRef(sha256=blob.sha256, content_type=content_type)
         async with sessions() as session, session.begin():
-            await repo.lock(session, "branding")
-            changed = (await repo.branding(session)).model_copy(update={image: ref})
-            await repo.save(session, "branding", changed)
-        return changed
+            return await repo.change_branding(session, {image: ref})
 
     @admin.delete("/branding/{image}", response_model=Branding)
     async def remove_image(image: Image) -> Branding:
         async with sessions() as session, session.begin():
-            await repo.lock(session, "branding")
-            changed = (await repo.branding(session)).model_copy(update={image: None})
-            await repo.save(session, "branding", changed)
-        return changed
+            return await repo.change_branding(session, {image: None})
 
     @admin.get("/desk", response_model=DeskOptions)
     async def get_desk() -> DeskOptions:

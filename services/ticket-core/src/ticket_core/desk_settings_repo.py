@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -46,3 +46,12 @@ async def save(session: AsyncSession, key: Section, value: BaseModel) -> None:
 async def lock(session: AsyncSession, key: Section) -> None:
     """Serialise read-modify-write of one section (a transaction-scoped advisory lock)."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"desk:{key}"))))
+
+
+async def change_branding(session: AsyncSession, update: dict[str, Any]) -> Branding:
+    """Apply already validated branding fields (``BrandingIn`` values, ``ImageRef`` or None
+    for ``logo``/``favicon``) in the caller's transaction, serialised by the section lock."""
+    await lock(session, "branding")
+    changed = (await branding(session)).model_copy(update=update)
+    await save(session, "branding", changed)
+    return changed

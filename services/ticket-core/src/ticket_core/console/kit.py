@@ -9,7 +9,7 @@ get ``HX-Redirect``) and renders errors as pages, never as a bare 500.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.logs import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
@@ -28,6 +29,7 @@ from ..models_org import AgentRole
 from ..outbox import OutboxRelay
 from ..replies import ReplySettings
 from ..settings import TicketCoreSettings
+from .branding_view import BrandingView
 from .console_auth import ConsoleAgent, NotLoggedIn, console_agent
 from .forms import PREFIX, ConsoleError
 from .pages import render
@@ -46,13 +48,19 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def console_route_class(push_url: str | None) -> type[APIRoute]:
+def console_route_class(push_url: str | None, looks: BrandingView | None = None) -> type[APIRoute]:
     headers = security_headers(push_url)
 
     def error_page(request: Request, status: int, detail: str, agent: Any) -> Response:
         context = {"status": status, "detail": detail}
         return render(
-            request, "error.html", context, agent=agent, push_url=push_url, status_code=status
+            request,
+            "error.html",
+            context,
+            agent=agent,
+            push_url=push_url,
+            status_code=status,
+            branding=looks.current if looks else None,
         )
 
     class ConsoleRoute(APIRoute):
@@ -61,6 +69,8 @@ def console_route_class(push_url: str | None) -> type[APIRoute]:
 
             async def handler(request: Request) -> Response:
                 try:
+                    if looks is not None:
+                        await looks.refresh()  # the branding pages show (cached)
                     response = await original(request)
                 except NotLoggedIn:
                     response = login_redirect(request)
@@ -90,6 +100,8 @@ class ConsoleKit:
     sessions: async_sessionmaker[AsyncSession]
     access: AgentAccess
     relay: OutboxRelay
+    blobs: BlobStore | None = None  # reply uploads, branding images
+    looks: BrandingView | None = field(default=None, compare=False)
 
     @property
     def push_url(self) -> str | None:
@@ -105,7 +117,7 @@ class ConsoleKit:
 
     def router(self) -> APIRouter:
         """A router under ``/console`` whose routes get the console's route class."""
-        return APIRouter(prefix=PREFIX, route_class=console_route_class(self.push_url))
+        return APIRouter(prefix=PREFIX, route_class=console_route_class(self.push_url, self.looks))
 
     async def logged_in(self, request: Request) -> ConsoleAgent:
         """The agent of this request; no live session means the login page."""
@@ -136,7 +148,13 @@ class ConsoleKit:
         status_code: int = 200,
     ) -> Response:
         return render(
-            request, name, context, agent=agent, push_url=self.push_url, status_code=status_code
+            request,
+            name,
+            context,
+            agent=agent,
+            push_url=self.push_url,
+            status_code=status_code,
+            branding=self.looks.current if self.looks else None,
         )
 
     async def checked_form(self, request: Request, agent: ConsoleAgent) -> FormData:

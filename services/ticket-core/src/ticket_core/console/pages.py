@@ -12,7 +12,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.responses import Response
 
+from ..desk_settings import Branding
 from . import views
+from .branding_view import brand
 from .console_auth import ConsoleAgent
 
 HERE = Path(__file__).parent
@@ -55,6 +57,12 @@ def render(
     agent: ConsoleAgent | None,
     push_url: str | None,
     status_code: int = 200,
+    branding: Branding | None = None,
 ) -> Response:
-    base = {"agent": agent, "push_url": push_url or "", "now": datetime.now(UTC)}
+    base = {
+        "agent": agent,
+        "push_url": push_url or "",
+        "now": datetime.now(UTC),
+        "brand": brand(branding or Branding()),
+    }
     return TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

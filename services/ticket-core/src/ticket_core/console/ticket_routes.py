@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from .. import ticket_fields
 from .. import workflow_repo as wrepo
 from ..api import ticket_detail
+from ..attachment_rules import UploadRefused
 from ..audit import Actor
 from ..canned import RenderValues, TemplateRefused
 from ..canned import render as render_canned
@@ -36,6 +37,7 @@ from .forms import (
     only_changed,
 )
 from .kit import ConsoleKit
+from .reply_uploads import stored_files
 
 _MAX_TEXT = 100_000
 
@@ -102,6 +104,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     ) -> Response:
         context = await ticket_context(agent, ticket_id)
         context.update(error=error, draft=draft, done=request.query_params.get("done"))
+        context.update(upload_limit=kit.settings.max_upload_bytes)
         return kit.page(request, "ticket.html", context, agent, status_code)
 
     @router.get("/tickets/{ticket_id}", include_in_schema=False)
@@ -170,13 +173,19 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
                 )
             channel = Channel(raw_channel)
         try:
+            files = await stored_files(form, kit.blobs, kit.settings.max_upload_bytes)
+        except UploadRefused as exc:
+            return await ticket_page(
+                request, agent, ticket_id, error=exc.detail, status_code=exc.status_code, draft=text
+            )
+        try:
             async with kit.sessions() as db, db.begin():
                 if not await wrepo.active_agents(db, [agent.id]):
                     raise NotLoggedIn
                 _, outbox_ids = await add_reply(
                     db,
                     ticket_id,
-                    ReplyRequest(text, None, internal, channel, (), author_agent_id=agent.id),
+                    ReplyRequest(text, None, internal, channel, files, author_agent_id=agent.id),
                     kit.reply_settings,
                 )
         except TicketNotFound as exc:

@@ -7,14 +7,20 @@ call ``kit.administrator(request)``; the rest call ``kit.logged_in(request)``.
 from __future__ import annotations
 
 from fastapi import APIRouter
+from helpdesk_common.blobstore import BlobStore
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..access import AgentAccess
 from ..login_guard import LoginGuard
 from ..outbox import OutboxRelay
 from ..settings import TicketCoreSettings
+from .branding_routes import branding_router
+from .branding_view import BrandingView
+from .dashboard_routes import dashboard_router
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
+from .presence_routes import presence_router
 from .session_routes import session_router
 from .ticket_routes import ticket_router
 
@@ -25,10 +31,15 @@ def console_routers(
     relay: OutboxRelay,
     access: AgentAccess,
     guard: LoginGuard,
+    blobs: BlobStore,
+    redis: Redis,
 ) -> list[APIRouter]:
-    kit = ConsoleKit(settings, sessions, access, relay)
+    kit = ConsoleKit(settings, sessions, access, relay, blobs, BrandingView(sessions))
     return [
         session_router(kit, guard),
         inbox_router(kit),
         ticket_router(kit),
+        dashboard_router(kit),
+        branding_router(kit),
+        presence_router(kit, redis),
     ]

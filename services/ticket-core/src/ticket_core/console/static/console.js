@@ -109,6 +109,16 @@
     beep();
   }
 
+  // Presence: another agent opened a ticket; its page refreshes the "being processed by"
+  // block (presence_routes.py) instead of showing a toast.
+  function onPresence(push) {
+    if (Number(push.agent_id) === me) { return; }
+    var page = document.querySelector(".ticket-page[data-ticket-id]");
+    if (page && Number(page.dataset.ticketId) === Number(push.ticket_id)) {
+      body.dispatchEvent(new CustomEvent("console-presence"));
+    }
+  }
+
   function onCall(push) {
     var template = document.getElementById("call-template");
     if (!template) { return; }
@@ -161,6 +171,7 @@
       if (push.kind === "ping") { socket.send(JSON.stringify({ kind: "pong" })); return; }
       if (push.kind === "pong") { return; }
       if (push.kind === "call.ringing") { onCall(push); return; }
+      if (push.kind === "ticket.presence") { onPresence(push); return; }
       if (push.ticket_id) { onTicketEvent(push); }
     });
     socket.addEventListener("close", function (event) {
