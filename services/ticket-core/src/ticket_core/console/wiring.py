@@ -16,6 +16,11 @@ from ..settings import TicketCoreSettings
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
 from .session_routes import session_router
+from .settings_canned_routes import canned_settings_router
+from .settings_notification_routes import notification_settings_router
+from .settings_routing_routes import routing_settings_router
+from .settings_sla_routes import sla_settings_router
+from .settings_trigger_routes import trigger_settings_router
 from .ticket_routes import ticket_router
 
 
@@ -31,4 +36,17 @@ def console_routers(
         session_router(kit, guard),
         inbox_router(kit),
         ticket_router(kit),
+        *settings_rules_routers(kit),
+    ]
+
+
+def settings_rules_routers(kit: ConsoleKit) -> list[APIRouter]:
+    """Settings part B: routing, SLA and calendars, triggers, notification templates,
+    canned responses (``settings_rules_menu.py`` lists them)."""
+    return [
+        routing_settings_router(kit),
+        sla_settings_router(kit),
+        trigger_settings_router(kit),
+        notification_settings_router(kit),
+        canned_settings_router(kit),
     ]
