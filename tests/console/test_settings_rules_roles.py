@@ -125,3 +125,51 @@ async def test_administrator_sees_every_page_with_the_way_back(console: Console)
         assert bad.status_code == 404
     finally:
         await client.aclose()
+
+
+async def test_order_refusals_and_the_load_statuses(console: Console) -> None:
+    client, csrf = await logged_in_client(console, "administrator")
+    try:
+        # The order endpoint (what the drag script posts) checks what it gets.
+        garbage = await client.post(
+            "/console/settings/triggers/order", data={"csrf_token": csrf, "order": "1,x"}
+        )
+        assert garbage.status_code == 422 and "ids separated by commas" in garbage.text
+        partial = await client.post(
+            "/console/settings/sla/order",
+            data={"csrf_token": csrf, "order": "999999999"},
+            headers={"X-Requested-With": "ordered-table"},
+        )
+        assert partial.status_code == 422 and "rule_ids must list every rule once" in partial.text
+        stale = await client.post(
+            "/console/settings/routing/order", data={"csrf_token": "stale", "order": "1"}
+        )
+        assert stale.status_code == 403
+        missing = await client.post(
+            "/console/settings/triggers/999999999/move",
+            data={"csrf_token": csrf, "direction": "up"},
+        )
+        assert missing.status_code == 404
+
+        # Statuses not counted toward load: unchecked ones are switched off, then back.
+        statuses = (await console.api.get("/api/v1/statuses", params={"limit": 200})).json()
+        ids = [s["id"] for s in statuses["items"]]
+        left_out = ids[-1]
+        saved = await client.post(
+            "/console/settings/routing-load",
+            data=[("csrf_token", csrf), *[("counts", str(i)) for i in ids[:-1]]],
+        )
+        assert saved.status_code == 303
+        status = (await console.api.get(f"/api/v1/statuses/{left_out}")).json()
+        assert status["counts_toward_load"] is False
+        page = await client.get("/console/settings/routing")
+        assert f'name="counts" value="{left_out}" >' in page.text  # shown unchecked
+        restored = await client.post(
+            "/console/settings/routing-load",
+            data=[("csrf_token", csrf), *[("counts", str(i)) for i in ids]],
+        )
+        assert restored.status_code == 303
+        status = (await console.api.get(f"/api/v1/statuses/{left_out}")).json()
+        assert status["counts_toward_load"] is True
+    finally:
+        await client.aclose()

@@ -1,6 +1,6 @@
 /* Ordered settings tables (routing rules, SLA rules, triggers): drag a row to a new place
  * (HTML5 drag and drop); the new order is posted to the table's data-reorder-url as
- * order=<id>,<id>,... with the CSRF token, then the page reloads from the server. The
+ * order=<id>,<id>,... with the CSRF token, then the page is loaded again from the server. The
  * up/down buttons are plain forms and work without this script. */
 (function () {
   "use strict";
@@ -33,7 +33,7 @@
         headers: { "X-Requested-With": "ordered-table" },
       }).then(function (response) {
         if (response.ok) {
-          window.location.reload();
+          window.location.assign(window.location.pathname + "?done=reordered");
           return null;
         }
         return response.text().then(function () {
