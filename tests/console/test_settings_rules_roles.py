@@ -157,7 +157,7 @@ async def test_order_refusals_and_the_load_statuses(console: Console) -> None:
         left_out = ids[-1]
         saved = await client.post(
             "/console/settings/routing-load",
-            data=[("csrf_token", csrf), *[("counts", str(i)) for i in ids[:-1]]],
+            data={"csrf_token": csrf, "counts": [str(i) for i in ids[:-1]]},
         )
         assert saved.status_code == 303
         status = (await console.api.get(f"/api/v1/statuses/{left_out}")).json()
@@ -166,7 +166,7 @@ async def test_order_refusals_and_the_load_statuses(console: Console) -> None:
         assert f'name="counts" value="{left_out}" >' in page.text  # shown unchecked
         restored = await client.post(
             "/console/settings/routing-load",
-            data=[("csrf_token", csrf), *[("counts", str(i)) for i in ids]],
+            data={"csrf_token": csrf, "counts": [str(i) for i in ids]},
         )
         assert restored.status_code == 303
         status = (await console.api.get(f"/api/v1/statuses/{left_out}")).json()
