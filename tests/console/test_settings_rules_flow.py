@@ -206,6 +206,21 @@ async def test_calendar_and_sla_rule_plan_a_new_ticket(
         assert 479 * 60 <= (resolution - created).total_seconds() <= 481 * 60
         await page.goto(console.url(f"/tickets/{ticket['id']}"))
         assert "reaction in" in (await page.text_content(".sla") or "")
+
+        # A calendar in use cannot be deleted; once its rule is gone, it can.
+        await page.goto(console.url("/settings/calendars"))
+        await page.click(f"a:text('{calendar_name}')")
+        calendar_url = page.url
+        await page.click("button:text('Delete calendar')")
+        assert "is still in use" in (await page.text_content("main") or "")
+        await page.goto(console.url(f"/settings/sla/{rule_id}"))
+        await page.click("button:text('Delete SLA rule')")
+        await page.wait_for_url(console.url("/settings/sla?done=deleted"))
+        assert rule_name not in (await page.text_content("table.ordered") or "")
+        await page.goto(calendar_url)
+        await page.click("button:text('Delete calendar')")
+        await page.wait_for_url(console.url("/settings/calendars?done=deleted"))
+        assert calendar_name not in (await page.text_content("table.calendars") or "")
         assert opened.errors == []
     finally:
         await opened.close()

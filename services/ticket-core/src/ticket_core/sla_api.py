@@ -300,6 +300,23 @@ async def reorder_sla_rules(sessions: Sessions, rule_ids: list[int]) -> list[Rul
     return [RuleOut(**r) for r in rows]
 
 
+async def remove_calendar(sessions: Sessions, calendar_id: int) -> None:
+    """Delete a calendar; 409 while a rule uses it."""
+    try:
+        async with sessions() as session, session.begin():
+            if not await crud.remove(session, calendars, calendar_id):
+                not_found("calendar", calendar_id)
+    except IntegrityError as exc:
+        refused(exc, f"calendar {calendar_id}")
+
+
+async def remove_sla_rule(sessions: Sessions, rule_id: int) -> None:
+    """Tickets keep their planned times; their ``sla_rule_id`` becomes null."""
+    async with sessions() as session, session.begin():
+        if not await crud.remove(session, sla_rules, rule_id):
+            not_found("SLA rule", rule_id)
+
+
 def sla_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -335,12 +352,7 @@ def sla_router(
 
     @router.delete("/service-calendars/{calendar_id}", status_code=204)
     async def delete_calendar(calendar_id: int) -> Response:
-        try:
-            async with sessions() as session, session.begin():
-                if not await crud.remove(session, calendars, calendar_id):
-                    not_found("calendar", calendar_id)
-        except IntegrityError as exc:
-            refused(exc, f"calendar {calendar_id}")
+        await remove_calendar(sessions, calendar_id)
         return Response(status_code=204)
 
     # -- rules ----------------------------------------------------------------------------
@@ -392,9 +404,7 @@ def sla_router(
     @router.delete("/sla-rules/{rule_id}", status_code=204)
     async def delete_rule(rule_id: int) -> Response:
         """Tickets keep their planned times; their ``sla_rule_id`` becomes null."""
-        async with sessions() as session, session.begin():
-            if not await crud.remove(session, sla_rules, rule_id):
-                not_found("SLA rule", rule_id)
+        await remove_sla_rule(sessions, rule_id)
         return Response(status_code=204)
 
     return router

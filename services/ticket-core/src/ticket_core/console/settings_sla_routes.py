@@ -122,6 +122,15 @@ def sla_settings_router(kit: ConsoleKit) -> APIRouter:
     async def change_rule(request: Request, rule_id: int) -> Response:
         return await save_rule(request, rule_id)
 
+    @router.post(PATH + "/{rule_id}/delete", include_in_schema=False)
+    async def delete_rule(request: Request, rule_id: int) -> Response:
+        await admin_form(kit, request)
+        try:
+            await sla_api.remove_sla_rule(kit.sessions, rule_id)
+        except HTTPException as exc:
+            raise _page_error(exc) from exc
+        return done(PATH, "deleted")
+
     # --- calendars ------------------------------------------------------------------------
 
     @router.get(CALENDARS, include_in_schema=False)
@@ -190,5 +199,15 @@ def sla_settings_router(kit: ConsoleKit) -> APIRouter:
     @router.post(CALENDARS + "/{calendar_id}", include_in_schema=False)
     async def change_calendar(request: Request, calendar_id: int) -> Response:
         return await save_calendar(request, calendar_id)
+
+    @router.post(CALENDARS + "/{calendar_id}/delete", include_in_schema=False)
+    async def delete_calendar(request: Request, calendar_id: int) -> Response:
+        """Refused (409 page) while an SLA rule uses the calendar."""
+        await admin_form(kit, request)
+        try:
+            await sla_api.remove_calendar(kit.sessions, calendar_id)
+        except HTTPException as exc:
+            raise _page_error(exc) from exc
+        return done(CALENDARS, "deleted")
 
     return router
