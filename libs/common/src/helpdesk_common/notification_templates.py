@@ -242,9 +242,9 @@ def check_template(source: str, allowed: Mapping[str, str], what: str) -> set[st
     Returns the variables it uses."""
     try:
         parsed = _text_env.parse(source)
+        used = set(meta.find_undeclared_variables(parsed))  # compiles: unknown filters fail
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"{what}: syntax error on line {exc.lineno}: {exc.message}") from exc
-    used = set(meta.find_undeclared_variables(parsed))
     unknown = sorted(used - set(allowed))
     if unknown:
         raise TemplateProblem(

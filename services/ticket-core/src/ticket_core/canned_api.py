@@ -77,6 +77,38 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def add_canned(sessions: Sessions, body: CannedIn) -> CannedOut:
+    values = _checked(body.model_dump())
+    try:
+        async with sessions() as session, session.begin():
+            return CannedOut(**await crud.create(session, table, values))
+    except IntegrityError as exc:
+        refused(exc, f"canned response {body.title!r}")
+
+
+async def change_canned(sessions: Sessions, row_id: int, body: CannedPatch) -> CannedOut:
+    values = _checked(body.model_dump(exclude_unset=True))
+    if values:
+        values["updated_at"] = datetime.now(UTC)
+    try:
+        async with sessions() as session, session.begin():
+            row = await crud.change(session, table, row_id, values)
+    except IntegrityError as exc:
+        refused(exc, f"canned response {row_id}")
+    if row is None:
+        not_found("canned response", row_id)
+    return CannedOut(**row)
+
+
+async def remove_canned(sessions: Sessions, row_id: int) -> None:
+    async with sessions() as session, session.begin():
+        if not await crud.remove(session, table, row_id):
+            not_found("canned response", row_id)
+
+
 def canned_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -116,12 +148,7 @@ def canned_router(
 
     @router.post("/canned-responses", response_model=CannedOut, status_code=201)
     async def create_canned(body: CannedIn) -> CannedOut:
-        values = _checked(body.model_dump())
-        try:
-            async with sessions() as session, session.begin():
-                return CannedOut(**await crud.create(session, table, values))
-        except IntegrityError as exc:
-            refused(exc, f"canned response {body.title!r}")
+        return await add_canned(sessions, body)
 
     @router.get("/canned-responses/{row_id}", response_model=CannedOut)
     async def get_canned(row_id: int) -> CannedOut:
@@ -133,23 +160,11 @@ def canned_router(
 
     @router.patch("/canned-responses/{row_id}", response_model=CannedOut)
     async def patch_canned(row_id: int, body: CannedPatch) -> CannedOut:
-        values = _checked(body.model_dump(exclude_unset=True))
-        if values:
-            values["updated_at"] = datetime.now(UTC)
-        try:
-            async with sessions() as session, session.begin():
-                row = await crud.change(session, table, row_id, values)
-        except IntegrityError as exc:
-            refused(exc, f"canned response {row_id}")
-        if row is None:
-            not_found("canned response", row_id)
-        return CannedOut(**row)
+        return await change_canned(sessions, row_id, body)
 
     @router.delete("/canned-responses/{row_id}", status_code=204)
     async def delete_canned(row_id: int) -> Response:
-        async with sessions() as session, session.begin():
-            if not await crud.remove(session, table, row_id):
-                not_found("canned response", row_id)
+        await remove_canned(sessions, row_id)
         return Response(status_code=204)
 
     @router.post("/canned-responses/{row_id}/render", response_model=Rendered)

@@ -136,6 +136,51 @@ def _phone(value: str | None) -> str | None:
     return ("+" if bare.startswith("+") else "") + digits
 
 
+async def change_type(
+    sessions: async_sessionmaker[AsyncSession], key: str, body: TypePatch
+) -> TypeOut:
+    """Change a notification type's switches and templates (checked: 422 with the reason)."""
+    if key not in TYPES:
+        not_found("notification type", key)
+    async with sessions() as session, session.begin():
+        item = await nrepo.type_by_key(session, key)
+        assert item is not None
+        item.update(body.model_dump(exclude_unset=True, exclude_none=True))
+        _checked(item)
+        if body.status_ids:
+            known = (await load_catalog(session)).statuses
+            missing = sorted(set(body.status_ids) - set(known))
+            if missing:
+                raise HTTPException(422, f"status(es) {missing} do not exist")
+        await nrepo.save_type(session, item)
+        item["customised"] = True
+    return _type_out(item)
+
+
+async def change_settings(
+    sessions: async_sessionmaker[AsyncSession], body: SettingsPatch
+) -> SettingsOut:
+    """Change the notification settings (a layout must keep its ``{{ content }}`` slot)."""
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("layout") is not None:
+        try:
+            check_layout(changes["layout"])
+        except TemplateProblem as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+    if changes.get("reply_to"):
+        try:
+            changes["reply_to"] = normalise_email(changes["reply_to"])
+        except OrgError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+    for required in ("sender_name", "layout", "fallback_to_company_email", "company_copy"):
+        if required in changes and changes[required] is None:
+            raise HTTPException(422, f"{required} cannot be null")
+    async with sessions() as session, session.begin():
+        values = {**await nrepo.settings(session), **changes}
+        await nrepo.save_settings(session, values)
+    return SettingsOut(**values)
+
+
 def notifications_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -172,21 +217,7 @@ def notifications_router(
 
     @public.patch("/types/{key}", response_model=TypeOut)
     async def patch_type(key: str, body: TypePatch) -> TypeOut:
-        if key not in TYPES:
-            not_found("notification type", key)
-        async with sessions() as session, session.begin():
-            item = await nrepo.type_by_key(session, key)
-            assert item is not None
-            item.update(body.model_dump(exclude_unset=True, exclude_none=True))
-            _checked(item)
-            if body.status_ids:
-                known = (await load_catalog(session)).statuses
-                missing = sorted(set(body.status_ids) - set(known))
-                if missing:
-                    raise HTTPException(422, f"status(es) {missing} do not exist")
-            await nrepo.save_type(session, item)
-            item["customised"] = True
-        return _type_out(item)
+        return await change_type(sessions, key, body)
 
     @public.delete("/types/{key}", status_code=204)
     async def reset_type(key: str) -> Response:
@@ -203,24 +234,7 @@ def notifications_router(
 
     @public.patch("/settings", response_model=SettingsOut)
     async def patch_settings(body: SettingsPatch) -> SettingsOut:
-        changes = body.model_dump(exclude_unset=True)
-        if changes.get("layout") is not None:
-            try:
-                check_layout(changes["layout"])
-            except TemplateProblem as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from exc
-        if changes.get("reply_to"):
-            try:
-                changes["reply_to"] = normalise_email(changes["reply_to"])
-            except OrgError as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from exc
-        for required in ("sender_name", "layout", "fallback_to_company_email", "company_copy"):
-            if required in changes and changes[required] is None:
-                raise HTTPException(422, f"{required} cannot be null")
-        async with sessions() as session, session.begin():
-            values = {**await nrepo.settings(session), **changes}
-            await nrepo.save_settings(session, values)
-        return SettingsOut(**values)
+        return await change_settings(sessions, body)
 
     async def _agent_exists(session: AsyncSession, agent_id: int) -> None:
         if await session.scalar(select(agents.c.id).where(agents.c.id == agent_id)) is None:

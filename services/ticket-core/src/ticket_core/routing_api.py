@@ -210,6 +210,83 @@ def _rule_values(body: RuleIn | RulePatch) -> dict[str, Any]:
     return values
 
 
+async def write_rule(
+    sessions: async_sessionmaker[AsyncSession], rule_id: int | None, body: RuleIn | RulePatch
+) -> RuleOut:
+    """Create (``rule_id`` None) or change a rule, validated; drops the routing snapshot."""
+    values = _rule_values(body)
+    for key in ("name", "enabled", "distribution", "observer_agent_ids", "observer_group_ids"):
+        if key in values and values[key] is None:
+            raise _unprocessable(f"{key} cannot be null")
+    try:
+        async with sessions() as session, session.begin():
+            current: dict[str, Any] = {}
+            if rule_id is not None:
+                found = await crud.get(session, routing_rules, rule_id, lock=True)
+                if found is None:
+                    not_found("routing rule", rule_id)
+                current = found
+            merged = {
+                "agent_id": None,
+                "group_id": None,
+                "distribution": Distribution.NONE.value,
+                "observer_agent_ids": [],
+                "observer_group_ids": [],
+                **{k: current[k] for k in current if k != "id"},
+                **values,
+            }
+            if body.conditions is not None:
+                merged["conditions"] = await _check_conditions(session, body.conditions)
+            await _check_rule(session, merged)
+            if merged.get("position") is None:
+                last = await session.scalar(select(func.max(routing_rules.c.position)))
+                merged["position"] = int(last or 0) + 1
+            merged.pop("created_at", None)
+            row = (
+                await crud.create(session, routing_rules, merged)
+                if rule_id is None
+                else await crud.change(session, routing_rules, rule_id, merged)
+            )
+            assert row is not None
+    except IntegrityError as exc:
+        refused(exc, f"routing rule {values.get('name', rule_id)!r}")
+    SNAPSHOTS.invalidate()
+    return RuleOut(**row)
+
+
+async def reorder_rules(
+    sessions: async_sessionmaker[AsyncSession], given: list[int]
+) -> list[RuleOut]:
+    """``given`` lists every rule once, first rule first; positions become 1..n."""
+    async with sessions() as session, session.begin():
+        rows = await session.execute(select(routing_rules.c.id).with_for_update())
+        existing = {int(i) for (i,) in rows}
+        if len(set(given)) != len(given) or set(given) != existing:
+            unknown, left_out = set(given) - existing, existing - set(given)
+            raise _unprocessable(
+                "rule_ids must list every rule exactly once"
+                + (f"; unknown: {_ids(unknown)}" if unknown else "")
+                + (f"; missing: {_ids(left_out)}" if left_out else "")
+            )
+        for position, rule_id in enumerate(given, start=1):
+            await session.execute(
+                update(routing_rules).where(routing_rules.c.id == rule_id).values(position=position)
+            )
+        rows = await session.execute(
+            select(routing_rules).order_by(routing_rules.c.position, routing_rules.c.id)
+        )
+        ordered = [RuleOut(**r) for r in rows.mappings()]
+    SNAPSHOTS.invalidate()
+    return ordered
+
+
+async def remove_rule(sessions: async_sessionmaker[AsyncSession], rule_id: int) -> None:
+    async with sessions() as session, session.begin():
+        if not await crud.remove(session, routing_rules, rule_id):
+            not_found("routing rule", rule_id)
+    SNAPSHOTS.invalidate()
+
+
 def routing_router(
     settings: TicketCoreSettings,
     sessions: async_sessionmaker[AsyncSession],
@@ -219,46 +296,6 @@ def routing_router(
         prefix="/api/v1", tags=["routing"], dependencies=[Depends(bearer_auth(settings))]
     )
     auto_close_after = timedelta(seconds=settings.auto_close_after_seconds)
-
-    async def write_rule(rule_id: int | None, body: RuleIn | RulePatch) -> RuleOut:
-        values = _rule_values(body)
-        for key in ("name", "enabled", "distribution", "observer_agent_ids", "observer_group_ids"):
-            if key in values and values[key] is None:
-                raise _unprocessable(f"{key} cannot be null")
-        try:
-            async with sessions() as session, session.begin():
-                current: dict[str, Any] = {}
-                if rule_id is not None:
-                    found = await crud.get(session, routing_rules, rule_id, lock=True)
-                    if found is None:
-                        not_found("routing rule", rule_id)
-                    current = found
-                merged = {
-                    "agent_id": None,
-                    "group_id": None,
-                    "distribution": Distribution.NONE.value,
-                    "observer_agent_ids": [],
-                    "observer_group_ids": [],
-                    **{k: current[k] for k in current if k != "id"},
-                    **values,
-                }
-                if body.conditions is not None:
-                    merged["conditions"] = await _check_conditions(session, body.conditions)
-                await _check_rule(session, merged)
-                if merged.get("position") is None:
-                    last = await session.scalar(select(func.max(routing_rules.c.position)))
-                    merged["position"] = int(last or 0) + 1
-                merged.pop("created_at", None)
-                row = (
-                    await crud.create(session, routing_rules, merged)
-                    if rule_id is None
-                    else await crud.change(session, routing_rules, rule_id, merged)
-                )
-                assert row is not None
-        except IntegrityError as exc:
-            refused(exc, f"routing rule {values.get('name', rule_id)!r}")
-        SNAPSHOTS.invalidate()
-        return RuleOut(**row)
 
     @router.get("/routing/rules", response_model=Page[RuleOut], summary="The routing table")
     async def list_rules(limit: Limit = 50, offset: Offset = 0) -> Page[RuleOut]:
@@ -282,54 +319,29 @@ def routing_router(
 
     @router.post("/routing/rules", response_model=RuleOut, status_code=201)
     async def create_rule(body: RuleIn) -> RuleOut:
-        return await write_rule(None, body)
+        return await write_rule(sessions, None, body)
 
     @router.patch("/routing/rules/{rule_id}", response_model=RuleOut)
     async def patch_rule(rule_id: int, body: RulePatch) -> RuleOut:
-        return await write_rule(rule_id, body)
+        return await write_rule(sessions, rule_id, body)
 
     @router.post("/routing/rules/{rule_id}/enable", response_model=RuleOut)
     async def enable_rule(rule_id: int) -> RuleOut:
-        return await write_rule(rule_id, RulePatch(enabled=True))
+        return await write_rule(sessions, rule_id, RulePatch(enabled=True))
 
     @router.post("/routing/rules/{rule_id}/disable", response_model=RuleOut)
     async def disable_rule(rule_id: int) -> RuleOut:
-        return await write_rule(rule_id, RulePatch(enabled=False))
+        return await write_rule(sessions, rule_id, RulePatch(enabled=False))
 
     @router.delete("/routing/rules/{rule_id}", status_code=204)
     async def delete_rule(rule_id: int) -> Response:
-        async with sessions() as session, session.begin():
-            if not await crud.remove(session, routing_rules, rule_id):
-                not_found("routing rule", rule_id)
-        SNAPSHOTS.invalidate()
+        await remove_rule(sessions, rule_id)
         return Response(status_code=204)
 
     @router.put("/routing/rules-order", response_model=list[RuleOut], summary="Reorder rules")
     async def reorder(body: RuleOrder) -> list[RuleOut]:
         """``rule_ids`` lists every rule once, first rule first; positions become 1..n."""
-        async with sessions() as session, session.begin():
-            rows = await session.execute(select(routing_rules.c.id).with_for_update())
-            existing = {int(i) for (i,) in rows}
-            given = body.rule_ids
-            if len(set(given)) != len(given) or set(given) != existing:
-                unknown, left_out = set(given) - existing, existing - set(given)
-                raise _unprocessable(
-                    "rule_ids must list every rule exactly once"
-                    + (f"; unknown: {_ids(unknown)}" if unknown else "")
-                    + (f"; missing: {_ids(left_out)}" if left_out else "")
-                )
-            for position, rule_id in enumerate(given, start=1):
-                await session.execute(
-                    update(routing_rules)
-                    .where(routing_rules.c.id == rule_id)
-                    .values(position=position)
-                )
-            rows = await session.execute(
-                select(routing_rules).order_by(routing_rules.c.position, routing_rules.c.id)
-            )
-            ordered = [RuleOut(**r) for r in rows.mappings()]
-        SNAPSHOTS.invalidate()
-        return ordered
+        return await reorder_rules(sessions, body.rule_ids)
 
     @router.get("/routing/settings", response_model=ObserversCard)
     async def get_settings() -> ObserversCard:

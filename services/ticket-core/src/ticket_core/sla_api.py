@@ -204,6 +204,119 @@ async def _rule_values(session: AsyncSession, values: dict[str, Any]) -> dict[st
     return values
 
 
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def add_calendar(sessions: Sessions, body: CalendarIn) -> CalendarOut:
+    values = _calendar_values(body.model_dump(mode="json"))
+    try:
+        async with sessions() as session, session.begin():
+            return CalendarOut(**await crud.create(session, calendars, values))
+    except IntegrityError as exc:
+        refused(exc, f"calendar {body.name!r}")
+
+
+async def change_calendar(sessions: Sessions, calendar_id: int, body: CalendarPatch) -> CalendarOut:
+    given = body.model_dump(mode="json", exclude_unset=True)
+    for name in ("name", "timezone", "working_hours", "exception_days"):
+        if name in given and given[name] is None:
+            raise _invalid(f"{name} cannot be null")
+    try:
+        async with sessions() as session, session.begin():
+            current = await crud.get(session, calendars, calendar_id, lock=True)
+            if current is None:
+                not_found("calendar", calendar_id)
+            merged = _calendar_values(
+                {
+                    "name": current["name"],
+                    "timezone": current["timezone"],
+                    "working_hours": current["working_hours"],
+                    "exception_days": current["exception_days"],
+                    **given,
+                }
+            )
+            merged["updated_at"] = func.now()
+            row = await crud.change(session, calendars, calendar_id, merged)
+            assert row is not None
+            return CalendarOut(**row)
+    except IntegrityError as exc:
+        refused(exc, f"calendar {given.get('name', calendar_id)!r}")
+
+
+async def add_rule(sessions: Sessions, body: RuleIn) -> RuleOut:
+    values = body.model_dump(mode="json")
+    try:
+        async with sessions() as session, session.begin():
+            values = await _rule_values(session, values)
+            if values["position"] is None:
+                values["position"] = await sla_repo.next_position(session)
+            return RuleOut(**await crud.create(session, sla_rules, values))
+    except IntegrityError as exc:
+        refused(exc, f"SLA rule {body.name!r}")
+
+
+async def change_sla_rule(sessions: Sessions, rule_id: int, given: dict[str, Any]) -> RuleOut:
+    """Change the given fields of a rule (validated as a whole)."""
+    for name, value in given.items():
+        if value is None:
+            raise _invalid(f"{name} cannot be null")
+    try:
+        async with sessions() as session, session.begin():
+            current = await crud.get(session, sla_rules, rule_id, lock=True)
+            if current is None:
+                not_found("SLA rule", rule_id)
+            merged = await _rule_values(session, {**current, **given})
+            changes = {k: merged[k] for k in given}
+            row = await crud.change(session, sla_rules, rule_id, changes)
+            assert row is not None
+            return RuleOut(**row)
+    except IntegrityError as exc:
+        refused(exc, f"SLA rule {given.get('name', rule_id)!r}")
+
+
+async def reorder_sla_rules(sessions: Sessions, rule_ids: list[int]) -> list[RuleOut]:
+    """Positions 0, 1, 2... in the order given; the list must name every rule once."""
+    async with sessions() as session, session.begin():
+        existing = await sla_repo.rule_ids_locked(session)
+        twice = sorted(i for i, n in Counter(rule_ids).items() if n > 1)
+        unknown = sorted(set(rule_ids) - set(existing))
+        listed = set(rule_ids)
+        missing = [i for i in existing if i not in listed]
+        for problem, ids in (
+            ("listed twice", twice),
+            ("unknown", unknown),
+            ("missing", missing),
+        ):
+            if ids:
+                raise _invalid(f"rule_ids must list every rule once: {problem}: {ids}")
+        await sla_repo.set_positions(session, rule_ids)
+        _, rows = await crud.page(
+            session,
+            sla_rules,
+            order_by=[sla_rules.c.position, sla_rules.c.id],
+            limit=len(existing),
+            offset=0,
+        )
+    return [RuleOut(**r) for r in rows]
+
+
+async def remove_calendar(sessions: Sessions, calendar_id: int) -> None:
+    """Delete a calendar; 409 while a rule uses it."""
+    try:
+        async with sessions() as session, session.begin():
+            if not await crud.remove(session, calendars, calendar_id):
+                not_found("calendar", calendar_id)
+    except IntegrityError as exc:
+        refused(exc, f"calendar {calendar_id}")
+
+
+async def remove_sla_rule(sessions: Sessions, rule_id: int) -> None:
+    """Tickets keep their planned times; their ``sla_rule_id`` becomes null."""
+    async with sessions() as session, session.begin():
+        if not await crud.remove(session, sla_rules, rule_id):
+            not_found("SLA rule", rule_id)
+
+
 def sla_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -231,48 +344,15 @@ def sla_router(
 
     @router.post("/service-calendars", response_model=CalendarOut, status_code=201)
     async def create_calendar(body: CalendarIn) -> CalendarOut:
-        values = _calendar_values(body.model_dump(mode="json"))
-        try:
-            async with sessions() as session, session.begin():
-                return CalendarOut(**await crud.create(session, calendars, values))
-        except IntegrityError as exc:
-            refused(exc, f"calendar {body.name!r}")
+        return await add_calendar(sessions, body)
 
     @router.patch("/service-calendars/{calendar_id}", response_model=CalendarOut)
     async def patch_calendar(calendar_id: int, body: CalendarPatch) -> CalendarOut:
-        given = body.model_dump(mode="json", exclude_unset=True)
-        for name in ("name", "timezone", "working_hours", "exception_days"):
-            if name in given and given[name] is None:
-                raise _invalid(f"{name} cannot be null")
-        try:
-            async with sessions() as session, session.begin():
-                current = await crud.get(session, calendars, calendar_id, lock=True)
-                if current is None:
-                    not_found("calendar", calendar_id)
-                merged = _calendar_values(
-                    {
-                        "name": current["name"],
-                        "timezone": current["timezone"],
-                        "working_hours": current["working_hours"],
-                        "exception_days": current["exception_days"],
-                        **given,
-                    }
-                )
-                merged["updated_at"] = func.now()
-                row = await crud.change(session, calendars, calendar_id, merged)
-                assert row is not None
-                return CalendarOut(**row)
-        except IntegrityError as exc:
-            refused(exc, f"calendar {given.get('name', calendar_id)!r}")
+        return await change_calendar(sessions, calendar_id, body)
 
     @router.delete("/service-calendars/{calendar_id}", status_code=204)
     async def delete_calendar(calendar_id: int) -> Response:
-        try:
-            async with sessions() as session, session.begin():
-                if not await crud.remove(session, calendars, calendar_id):
-                    not_found("calendar", calendar_id)
-        except IntegrityError as exc:
-            refused(exc, f"calendar {calendar_id}")
+        await remove_calendar(sessions, calendar_id)
         return Response(status_code=204)
 
     # -- rules ----------------------------------------------------------------------------
@@ -299,32 +379,10 @@ def sla_router(
 
     @router.post("/sla-rules", response_model=RuleOut, status_code=201)
     async def create_rule(body: RuleIn) -> RuleOut:
-        values = body.model_dump(mode="json")
-        try:
-            async with sessions() as session, session.begin():
-                values = await _rule_values(session, values)
-                if values["position"] is None:
-                    values["position"] = await sla_repo.next_position(session)
-                return RuleOut(**await crud.create(session, sla_rules, values))
-        except IntegrityError as exc:
-            refused(exc, f"SLA rule {body.name!r}")
+        return await add_rule(sessions, body)
 
     async def change_rule(rule_id: int, given: dict[str, Any]) -> RuleOut:
-        for name, value in given.items():
-            if value is None:
-                raise _invalid(f"{name} cannot be null")
-        try:
-            async with sessions() as session, session.begin():
-                current = await crud.get(session, sla_rules, rule_id, lock=True)
-                if current is None:
-                    not_found("SLA rule", rule_id)
-                merged = await _rule_values(session, {**current, **given})
-                changes = {k: merged[k] for k in given}
-                row = await crud.change(session, sla_rules, rule_id, changes)
-                assert row is not None
-                return RuleOut(**row)
-        except IntegrityError as exc:
-            refused(exc, f"SLA rule {given.get('name', rule_id)!r}")
+        return await change_sla_rule(sessions, rule_id, given)
 
     @router.patch("/sla-rules/{rule_id}", response_model=RuleOut)
     async def patch_rule(rule_id: int, body: RulePatch) -> RuleOut:
@@ -341,35 +399,12 @@ def sla_router(
     @router.post("/sla-rules/reorder", response_model=list[RuleOut])
     async def reorder_rules(body: Reorder) -> list[RuleOut]:
         """Positions 0, 1, 2... in the order given; the list must name every rule once."""
-        async with sessions() as session, session.begin():
-            existing = await sla_repo.rule_ids_locked(session)
-            twice = sorted(i for i, n in Counter(body.rule_ids).items() if n > 1)
-            unknown = sorted(set(body.rule_ids) - set(existing))
-            listed = set(body.rule_ids)
-            missing = [i for i in existing if i not in listed]
-            for problem, ids in (
-                ("listed twice", twice),
-                ("unknown", unknown),
-                ("missing", missing),
-            ):
-                if ids:
-                    raise _invalid(f"rule_ids must list every rule once: {problem}: {ids}")
-            await sla_repo.set_positions(session, body.rule_ids)
-            _, rows = await crud.page(
-                session,
-                sla_rules,
-                order_by=[sla_rules.c.position, sla_rules.c.id],
-                limit=len(existing),
-                offset=0,
-            )
-        return [RuleOut(**r) for r in rows]
+        return await reorder_sla_rules(sessions, body.rule_ids)
 
     @router.delete("/sla-rules/{rule_id}", status_code=204)
     async def delete_rule(rule_id: int) -> Response:
         """Tickets keep their planned times; their ``sla_rule_id`` becomes null."""
-        async with sessions() as session, session.begin():
-            if not await crud.remove(session, sla_rules, rule_id):
-                not_found("SLA rule", rule_id)
+        await remove_sla_rule(sessions, rule_id)
         return Response(status_code=204)
 
     return router

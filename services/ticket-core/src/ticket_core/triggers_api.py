@@ -133,6 +133,79 @@ async def check_actions_exist(session: AsyncSession, actions: Any) -> None:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def add_trigger(sessions: Sessions, body: TriggerIn) -> TriggerOut:
+    """A new trigger at the end of the order, validated (422 with the reason)."""
+    values = body.model_dump(exclude={"actions"})
+    validate_trigger(values)
+    try:
+        async with sessions() as session, session.begin():
+            await check_actions_exist(session, body.actions)
+            await trepo.lock_all_triggers(session)
+            row = await crud.create(
+                session,
+                triggers,
+                {
+                    **values,
+                    "actions": dump_actions(body.actions),
+                    "position": await trepo.next_position(session),
+                },
+            )
+    except IntegrityError as exc:
+        refused(exc, "trigger")
+    return TriggerOut(**row)
+
+
+async def change_trigger(
+    sessions: Sessions, trigger_id: int, changes: dict[str, Any], actions: Any
+) -> TriggerOut:
+    """Change the given fields (and the actions when not None), validated as a whole."""
+    try:
+        async with sessions() as session, session.begin():
+            current = await crud.get(session, triggers, trigger_id, lock=True)
+            if current is None:
+                not_found("trigger", trigger_id)
+            merged = {**current, **changes}
+            if merged["event"] != "time" and current["event"] == "time":
+                for key in ("time_anchor", "time_after_hours"):  # no longer a time trigger
+                    if key not in changes:
+                        merged[key] = changes[key] = None
+            validate_trigger(merged)
+            if actions is not None:
+                await check_actions_exist(session, actions)
+                changes["actions"] = dump_actions(actions)
+            changes["updated_at"] = datetime.now(UTC)
+            row = await crud.change(session, triggers, trigger_id, changes)
+    except IntegrityError as exc:
+        refused(exc, "trigger")
+    assert row is not None
+    return TriggerOut(**row)
+
+
+async def reorder_triggers(sessions: Sessions, ids: list[int]) -> None:
+    """``ids`` lists every trigger exactly once, first to run first."""
+    async with sessions() as session, session.begin():
+        current = await trepo.lock_all_triggers(session)
+        if len(set(ids)) != len(ids):
+            raise HTTPException(status_code=422, detail="ids lists a trigger twice")
+        missing, unknown = set(current) - set(ids), set(ids) - set(current)
+        if unknown:
+            raise HTTPException(status_code=422, detail=f"unknown trigger(s) {sorted(unknown)}")
+        if missing:
+            raise HTTPException(
+                status_code=422, detail=f"ids must list every trigger; missing {sorted(missing)}"
+            )
+        await trepo.set_positions(session, ids, datetime.now(UTC))
+
+
+async def delete_trigger_row(sessions: Sessions, trigger_id: int) -> None:
+    async with sessions() as session, session.begin():
+        if not await crud.remove(session, triggers, trigger_id):
+            not_found("trigger", trigger_id)
+
+
 def triggers_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -166,24 +239,7 @@ def triggers_router(
 
     @router.post("/triggers", response_model=TriggerOut, status_code=201)
     async def create_trigger(body: TriggerIn) -> TriggerOut:
-        values = body.model_dump(exclude={"actions"})
-        validate_trigger(values)
-        try:
-            async with sessions() as session, session.begin():
-                await check_actions_exist(session, body.actions)
-                await trepo.lock_all_triggers(session)
-                row = await crud.create(
-                    session,
-                    table,
-                    {
-                        **values,
-                        "actions": dump_actions(body.actions),
-                        "position": await trepo.next_position(session),
-                    },
-                )
-        except IntegrityError as exc:
-            refused(exc, "trigger")
-        return TriggerOut(**row)
+        return await add_trigger(sessions, body)
 
     @router.get("/triggers/{trigger_id}", response_model=TriggerOut)
     async def get_trigger(trigger_id: int) -> TriggerOut:
@@ -194,26 +250,7 @@ def triggers_router(
         return TriggerOut(**row)
 
     async def _change(trigger_id: int, changes: dict[str, Any], actions: Any) -> TriggerOut:
-        try:
-            async with sessions() as session, session.begin():
-                current = await crud.get(session, table, trigger_id, lock=True)
-                if current is None:
-                    not_found("trigger", trigger_id)
-                merged = {**current, **changes}
-                if merged["event"] != "time" and current["event"] == "time":
-                    for key in ("time_anchor", "time_after_hours"):  # no longer a time trigger
-                        if key not in changes:
-                            merged[key] = changes[key] = None
-                validate_trigger(merged)
-                if actions is not None:
-                    await check_actions_exist(session, actions)
-                    changes["actions"] = dump_actions(actions)
-                changes["updated_at"] = datetime.now(UTC)
-                row = await crud.change(session, table, trigger_id, changes)
-        except IntegrityError as exc:
-            refused(exc, "trigger")
-        assert row is not None
-        return TriggerOut(**row)
+        return await change_trigger(sessions, trigger_id, changes, actions)
 
     @router.patch("/triggers/{trigger_id}", response_model=TriggerOut)
     async def patch_trigger(trigger_id: int, body: TriggerPatch) -> TriggerOut:
@@ -234,27 +271,13 @@ def triggers_router(
 
     @router.delete("/triggers/{trigger_id}", status_code=204)
     async def delete_trigger(trigger_id: int) -> Response:
-        async with sessions() as session, session.begin():
-            if not await crud.remove(session, table, trigger_id):
-                not_found("trigger", trigger_id)
+        await delete_trigger_row(sessions, trigger_id)
         return Response(status_code=204)
 
     @router.put("/triggers/order", response_model=TriggerOrder, summary="Reorder triggers")
     async def reorder(body: TriggerOrder) -> TriggerOrder:
         """``ids`` lists every trigger exactly once, first to run first."""
-        async with sessions() as session, session.begin():
-            current = await trepo.lock_all_triggers(session)
-            if len(set(body.ids)) != len(body.ids):
-                raise HTTPException(status_code=422, detail="ids lists a trigger twice")
-            missing, unknown = set(current) - set(body.ids), set(body.ids) - set(current)
-            if unknown:
-                raise HTTPException(status_code=422, detail=f"unknown trigger(s) {sorted(unknown)}")
-            if missing:
-                raise HTTPException(
-                    status_code=422,
-                    detail=f"ids must list every trigger; missing {sorted(missing)}",
-                )
-            await trepo.set_positions(session, body.ids, datetime.now(UTC))
+        await reorder_triggers(sessions, body.ids)
         return TriggerOrder(ids=body.ids)
 
     @router.get("/tickets/{ticket_id}/trigger-firings", response_model=Page[FiringOut])

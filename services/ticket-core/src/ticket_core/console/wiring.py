@@ -22,6 +22,11 @@ from .inbox_routes import inbox_router
 from .kit import ConsoleKit
 from .presence_routes import presence_router
 from .session_routes import session_router
+from .settings_canned_routes import canned_settings_router
+from .settings_notification_routes import notification_settings_router
+from .settings_routing_routes import routing_settings_router
+from .settings_sla_routes import sla_settings_router
+from .settings_trigger_routes import trigger_settings_router
 from .ticket_routes import ticket_router
 
 
@@ -42,4 +47,10 @@ def console_routers(
         dashboard_router(kit),
         branding_router(kit),
         presence_router(kit, redis),
+        # settings: routing, SLA and calendars, triggers, notification templates, canned
+        routing_settings_router(kit),
+        sla_settings_router(kit),
+        trigger_settings_router(kit),
+        notification_settings_router(kit),
+        canned_settings_router(kit),
     ]
