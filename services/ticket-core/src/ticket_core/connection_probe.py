@@ -1,4 +1,4 @@
-""""Test connection" for channel accounts: contact the provider, report its answer.
+""" "Test connection" for channel accounts: contact the provider, report its answer.
 
 Pure async functions taking an account's config and secrets: nothing is stored, nothing
 raised. Each answers a ``ProbeResult`` with the provider's own words on failure (wrong
@@ -109,7 +109,8 @@ async def probe_imap(settings: ImapSettings, password: str, timeout: float = 5.0
             try:
                 client.login(settings.login, password)
             except imaplib.IMAP4.error as exc:
-                return ProbeResult(False, f"login refused: {_text(exc.args[0] if exc.args else exc)}")
+                said = _text(exc.args[0] if exc.args else exc)
+                return ProbeResult(False, f"login refused: {said}")
             status, data = client.select(_quoted(settings.folder), readonly=True)
             if status != "OK":
                 return ProbeResult(False, f"folder {settings.folder!r}: {_text(data)}")
@@ -268,9 +269,7 @@ async def probe_phone(config: dict[str, Any], timeout: float = 5.0) -> ProbeResu
     port = parts.port or (443 if parts.scheme == "wss" else 80)
     where = f"Simple Calls {parts.hostname}:{port}"
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(parts.hostname, port), timeout
-        )
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout)
     except (OSError, TimeoutError) as exc:
         return _network_failure(exc, where, timeout)
     writer.close()
@@ -284,7 +283,7 @@ async def probe_account(
     account: ChannelAccount, urls: ProviderUrls, timeout: float = 5.0
 ) -> ProbeResult:
     """The test for this account's channel; never raises."""
-    secrets = account.secrets
+    secrets = {k: v.get_secret_value() for k, v in account.secrets.items()}
     try:
         if account.channel is Channel.EMAIL:
             try:
