@@ -16,6 +16,9 @@ from ..settings import TicketCoreSettings
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
 from .session_routes import session_router
+from .settings_channel_routes import settings_channel_router
+from .settings_people_routes import settings_people_router
+from .settings_routes import settings_router
 from .ticket_routes import ticket_router
 
 
@@ -31,4 +34,7 @@ def console_routers(
         session_router(kit, guard),
         inbox_router(kit),
         ticket_router(kit),
+        settings_router(kit),
+        settings_people_router(kit),
+        settings_channel_router(kit),
     ]
