@@ -283,8 +283,8 @@ async def probe_account(
     account: ChannelAccount, urls: ProviderUrls, timeout: float = 5.0
 ) -> ProbeResult:
     """The test for this account's channel; never raises."""
-    secrets = {k: v.get_secret_value() for k, v in account.secrets.items()}
     try:
+        secrets = {k: v.get_secret_value() for k, v in account.secrets.items()}
         if account.channel is Channel.EMAIL:
             try:
                 settings = imap_settings_of(account.name, account.config, secrets)
