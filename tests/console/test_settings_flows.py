@@ -131,10 +131,19 @@ async def test_create_an_agent_who_then_logs_in(console: Console) -> None:
         await page.fill("#create-agent input[name=name]", other)
         await page.fill("#create-agent input[name=email]", f"{unique('gen')}@desk.test")
         await page.click("#create-agent button[type=submit]")
+        await page.wait_for_url("**/settings/agents?shown=*")
         shown = await page.locator("#initial-password code").inner_text()
-        assert len(shown) >= 12
-        await page.reload()
+        assert len(shown) >= 12 and other in await page.locator("#initial-password").inner_text()
+        await page.reload()  # a GET: shown once, and nothing created twice
         assert await page.locator("#initial-password").count() == 0
+        listed = (await console.api.get("/api/v1/agents", params={"limit": 200})).json()
+        generated = [a for a in listed["items"] if a["name"] == other]
+        assert len(generated) == 1
+        async with httpx.AsyncClient(base_url=console.base, timeout=10) as client:
+            signed_in = await client.post(
+                "/api/v1/auth/login", json={"login": generated[0]["email"], "password": shown}
+            )
+        assert signed_in.status_code == 200, signed_in.text
 
         agents = (await console.api.get("/api/v1/agents", params={"limit": 200})).json()
         created = next(a for a in agents["items"] if a["name"] == name)

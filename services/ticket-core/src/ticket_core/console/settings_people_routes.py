@@ -27,6 +27,7 @@ from .kit import ConsoleKit
 from .settings_forms import FormRefused, text, validation_text
 
 ROLES = [r.value for r in AgentRole]
+SHOWN_KEY = "console:initial-password:{}"
 
 
 def _ids(values: list[Any]) -> list[int]:
@@ -68,6 +69,15 @@ def settings_people_router(kit: ConsoleKit) -> APIRouter:
     @router.get("/settings/agents", include_in_schema=False)
     async def agents_list(request: Request) -> Response:
         agent = await kit.administrator(request)
+        shown = request.query_params.get("shown", "")
+        if shown:  # a generated password, readable once (a reload shows nothing)
+            found = await kit.access.store.redis.getdel(SHOWN_KEY.format(shown[:64]))
+            if found:
+                raw = found.decode() if isinstance(found, bytes) else str(found)
+                name, _, password = raw.partition("\n")
+                return await agents_page(
+                    request, agent, shown_password=password, draft={"created": name}
+                )
         return await agents_page(request, agent)
 
     @router.post("/settings/agents", include_in_schema=False)
@@ -118,10 +128,12 @@ def settings_people_router(kit: ConsoleKit) -> APIRouter:
             return RedirectResponse(
                 f"{PREFIX}/settings/agents/{created.id}?error=credentials", status_code=303
             )
-        if generated:  # shown once, on this answer only
-            return await agents_page(
-                request, agent, shown_password=password, draft={"created": body.name}
+        if generated:  # kept briefly under a random key, shown on the next page only
+            token = secrets.token_urlsafe(24)
+            await kit.access.store.redis.set(
+                SHOWN_KEY.format(token), f"{body.name}\n{password}", ex=300
             )
+            return RedirectResponse(f"{PREFIX}/settings/agents?shown={token}", status_code=303)
         return RedirectResponse(f"{PREFIX}/settings/agents?done=created", status_code=303)
 
     async def agent_page(
