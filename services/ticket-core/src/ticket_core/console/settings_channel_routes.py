@@ -17,6 +17,7 @@ from helpdesk_common.channel_accounts import ChannelAccount
 from helpdesk_common.logs import get_logger
 from helpdesk_common.records import Channel
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 from starlette.responses import RedirectResponse, Response
 
 from .. import channel_accounts as store
@@ -70,7 +71,11 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
         keys = [LAST_TEST_KEY.format(channel=r["channel"], name=r["name"]) for r in rows]
         if not keys:
             return {}
-        values = await redis.mget(keys)
+        try:
+            values = await redis.mget(keys)
+        except RedisError:
+            log.warning("channel_test_results_unavailable")
+            return {}
         found: dict[tuple[str, str], str] = {}
         for row, value in zip(rows, values, strict=True):
             if value:
@@ -322,10 +327,13 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
         log.info("channel_connection_tested", channel=chosen.value, account=name, ok=result.ok)
         key = LAST_TEST_KEY.format(channel=chosen.value, name=name)
         redis = kit.access.store.redis
-        if result.ok:
-            await redis.delete(key)
-        else:
-            await redis.set(key, result.message[:500], ex=86_400)
+        try:
+            if result.ok:
+                await redis.delete(key)
+            else:
+                await redis.set(key, result.message[:500], ex=86_400)
+        except RedisError:  # the answer matters more than remembering it
+            log.warning("channel_test_result_not_kept", channel=chosen.value, account=name)
         context = {"result": result, "channel": chosen.value, "name": name}
         if request.headers.get("hx-request"):
             return kit.page(request, "settings/_test_result.html", context, agent)
