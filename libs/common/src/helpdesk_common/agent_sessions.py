@@ -68,6 +68,11 @@ class AgentSessions:
         self.max_age_seconds = max_age_seconds
         self._prefix = key_prefix
 
+    @property
+    def redis(self) -> Redis:
+        """The Redis client (others in the same process reuse its pool)."""
+        return self._redis
+
     def _session_key(self, digest: str) -> str:
         return _session_key(digest, self._prefix)
 

@@ -216,6 +216,10 @@ class FakeViber(FakeServer):
                 return JSONResponse(failure[1], status_code=failure[0])
             if method == "set_webhook":
                 return await self._set_webhook(token, params)
+            if method == "get_account_info":
+                return JSONResponse(
+                    {"status": 0, "status_message": "ok", "id": "pa:fake", "name": "Fake Viber"}
+                )
             if method == "send_message":
                 if str(params.get("receiver")) in self.unsubscribed:
                     return JSONResponse({"status": 6, "status_message": "notSubscribed"})
@@ -284,6 +288,8 @@ class FakeVk(FakeServer):
             if key not in self.delivered:
                 self.delivered[key] = next(self.ids)
             return JSONResponse({"response": self.delivered[key]})
+        if method == "groups.getById":
+            return JSONResponse({"response": {"groups": [{"id": 77, "name": "Fake VK group"}]}})
         if method == "photos.getMessagesUploadServer":
             return JSONResponse({"response": {"upload_url": f"{self.base_url}/upload/photo"}})
         if method == "photos.saveMessagesPhoto":

@@ -119,6 +119,73 @@ async def _groups_out(session: AsyncSession, rows: list[dict[str, Any]]) -> list
     return [GroupOut(**r, member_ids=members.get(r["id"], [])) for r in rows]
 
 
+async def create_agent_row(sessions: async_sessionmaker[AsyncSession], body: AgentIn) -> AgentOut:
+    """Store a new agent (the API's and the console's path): 422, 409 on a duplicate."""
+    values = _agent_values(body)
+    try:
+        async with sessions() as session, session.begin():
+            return AgentOut(**await crud.create(session, agents, values))
+    except IntegrityError as exc:
+        refused(exc, _duplicate(exc, values))
+
+
+async def change_agent(
+    sessions: async_sessionmaker[AsyncSession],
+    agent_id: int,
+    body: AgentPatch,
+    on_change: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> AgentOut:
+    """Change an agent: 404, 422, 409 (a duplicate, or deactivating an agent who is
+    responsible for Open or Pending tickets, naming them)."""
+    values = _agent_values(body)
+    try:
+        async with sessions() as session, session.begin():
+            # The row lock makes a concurrent assignment wait (or fail) until we are done.
+            current = await orepo.lock_agent(session, agent_id)
+            if current is None:
+                not_found("agent", agent_id)
+            if values.get("active") is False and current["active"]:
+                count, numbers = await orepo.unfinished_tickets_of(session, agent_id)
+                refusal = deactivation_refusal(agent_id, count, numbers)
+                if refusal:
+                    raise HTTPException(status_code=409, detail=refusal)
+            row = await crud.change(session, agents, agent_id, values)
+            assert row is not None
+    except IntegrityError as exc:
+        refused(exc, _duplicate(exc, values))
+    if on_change is not None:
+        await on_change(row)
+    return AgentOut(**row)
+
+
+async def create_group_row(sessions: async_sessionmaker[AsyncSession], body: GroupIn) -> GroupOut:
+    try:
+        async with sessions() as session, session.begin():
+            members = await _check_members(session, body.member_ids)
+            row = await crud.create(session, groups, {"name": body.name})
+            await orepo.set_members(session, row["id"], members)
+            return (await _groups_out(session, [row]))[0]
+    except IntegrityError as exc:
+        refused(exc, f"group {body.name!r}")
+
+
+async def change_group(
+    sessions: async_sessionmaker[AsyncSession], group_id: int, body: GroupPatch
+) -> GroupOut:
+    values = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"member_ids"})
+    try:
+        async with sessions() as session, session.begin():
+            row = await crud.change(session, groups, group_id, values)
+            if row is None:
+                not_found("group", group_id)
+            if body.member_ids is not None:
+                members = await _check_members(session, body.member_ids)
+                await orepo.set_members(session, group_id, members)
+            return (await _groups_out(session, [row]))[0]
+    except IntegrityError as exc:
+        refused(exc, f"group {body.name!r}")
+
+
 def agents_router(
     settings: TicketCoreSettings,
     sessions: async_sessionmaker[AsyncSession],
@@ -157,34 +224,11 @@ def agents_router(
 
     @router.post("/agents", response_model=AgentOut, status_code=201)
     async def create_agent(body: AgentIn) -> AgentOut:
-        values = _agent_values(body)
-        try:
-            async with sessions() as session, session.begin():
-                return AgentOut(**await crud.create(session, agents, values))
-        except IntegrityError as exc:
-            refused(exc, _duplicate(exc, values))
+        return await create_agent_row(sessions, body)
 
     @router.patch("/agents/{agent_id}", response_model=AgentOut)
     async def patch_agent(agent_id: int, body: AgentPatch) -> AgentOut:
-        values = _agent_values(body)
-        try:
-            async with sessions() as session, session.begin():
-                # The row lock makes a concurrent assignment wait (or fail) until we are done.
-                current = await orepo.lock_agent(session, agent_id)
-                if current is None:
-                    not_found("agent", agent_id)
-                if values.get("active") is False and current["active"]:
-                    count, numbers = await orepo.unfinished_tickets_of(session, agent_id)
-                    refusal = deactivation_refusal(agent_id, count, numbers)
-                    if refusal:
-                        raise HTTPException(status_code=409, detail=refusal)
-                row = await crud.change(session, agents, agent_id, values)
-                assert row is not None
-        except IntegrityError as exc:
-            refused(exc, _duplicate(exc, values))
-        if on_change is not None:
-            await on_change(row)
-        return AgentOut(**row)
+        return await change_agent(sessions, agent_id, body, on_change)
 
     @router.get("/groups", response_model=Page[GroupOut])
     async def list_groups(limit: Limit = 50, offset: Offset = 0) -> Page[GroupOut]:
@@ -204,29 +248,11 @@ def agents_router(
 
     @router.post("/groups", response_model=GroupOut, status_code=201)
     async def create_group(body: GroupIn) -> GroupOut:
-        try:
-            async with sessions() as session, session.begin():
-                members = await _check_members(session, body.member_ids)
-                row = await crud.create(session, groups, {"name": body.name})
-                await orepo.set_members(session, row["id"], members)
-                return (await _groups_out(session, [row]))[0]
-        except IntegrityError as exc:
-            refused(exc, f"group {body.name!r}")
+        return await create_group_row(sessions, body)
 
     @router.patch("/groups/{group_id}", response_model=GroupOut)
     async def patch_group(group_id: int, body: GroupPatch) -> GroupOut:
-        values = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"member_ids"})
-        try:
-            async with sessions() as session, session.begin():
-                row = await crud.change(session, groups, group_id, values)
-                if row is None:
-                    not_found("group", group_id)
-                if body.member_ids is not None:
-                    members = await _check_members(session, body.member_ids)
-                    await orepo.set_members(session, group_id, members)
-                return (await _groups_out(session, [row]))[0]
-        except IntegrityError as exc:
-            refused(exc, f"group {body.name!r}")
+        return await change_group(sessions, group_id, body)
 
     @router.delete("/groups/{group_id}", status_code=204)
     async def delete_group(group_id: int) -> Response:

@@ -170,39 +170,48 @@ def auth_router(
     async def set_credentials(agent_id: int, body: CredentialsIn) -> CredentialsOut:
         """An administrator sets the agent's login and/or password (the agent's sessions
         end when the password changes)."""
-        values: dict[str, Any] = {}
-        if "login" in body.model_fields_set:
-            values["login"] = normalise_login(body.login) if body.login else None
-        if body.password is not None:
-            values["password_hash"] = await _new_hash(body.password)
-            values["password_changed_at"] = datetime.now(UTC)
-        if not values:
-            raise HTTPException(status_code=422, detail="give a login or a password")
-        try:
-            async with sessions() as session, session.begin():
-                row = (
-                    await session.execute(
-                        update(agents)
-                        .where(agents.c.id == agent_id)
-                        .values(**values)
-                        .returning(agents)
-                    )
-                ).first()
-        except IntegrityError as exc:
-            refused(exc, f"an agent with login {values.get('login')!r}")
-        if row is None:
-            not_found("agent", agent_id)
-        if "password_hash" in values:
-            await store.revoke_agent(agent_id)
-        log.info("agent_credentials_set", agent_id=agent_id, fields=sorted(values))
-        return CredentialsOut(
-            agent_id=agent_id,
-            login=row.login,
-            has_password=row.password_hash is not None,
-            password_changed_at=row.password_changed_at,
-        )
+        return await set_agent_credentials(sessions, store, agent_id, body)
 
     return public, own, admin
+
+
+async def set_agent_credentials(
+    sessions: async_sessionmaker[AsyncSession],
+    store: AgentSessions,
+    agent_id: int,
+    body: CredentialsIn,
+) -> CredentialsOut:
+    """Set an agent's login and/or password (the API's and the console's path): 422 (bad
+    login, weak password, nothing given), 404, 409 (login taken); a new password ends
+    the agent's sessions."""
+    values: dict[str, Any] = {}
+    if "login" in body.model_fields_set:
+        values["login"] = normalise_login(body.login) if body.login else None
+    if body.password is not None:
+        values["password_hash"] = await _new_hash(body.password)
+        values["password_changed_at"] = datetime.now(UTC)
+    if not values:
+        raise HTTPException(status_code=422, detail="give a login or a password")
+    try:
+        async with sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    update(agents).where(agents.c.id == agent_id).values(**values).returning(agents)
+                )
+            ).first()
+    except IntegrityError as exc:
+        refused(exc, f"an agent with login {values.get('login')!r}")
+    if row is None:
+        not_found("agent", agent_id)
+    if "password_hash" in values:
+        await store.revoke_agent(agent_id)
+    log.info("agent_credentials_set", agent_id=agent_id, fields=sorted(values))
+    return CredentialsOut(
+        agent_id=agent_id,
+        login=row.login,
+        has_password=row.password_hash is not None,
+        password_changed_at=row.password_changed_at,
+    )
 
 
 async def _new_hash(password: str) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -128,6 +128,50 @@ async def _delete(session: AsyncSession, table: Table, row_id: int, what: str) -
     await crud.remove(session, table, row_id)
 
 
+async def save_row(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Table,
+    what: str,
+    row_id: int | None,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    """Create (``row_id`` None) or change a type, priority or status, already validated
+    by its schema (the API's and the console's path): 404, 409 (duplicate), 422."""
+    try:
+        async with sessions() as session, session.begin():
+            return await _write(session, table, what, row_id, values)
+    except IntegrityError as exc:
+        refused(exc, f"{what} {values.get('name', row_id)!r}")
+
+
+async def remove_row(
+    sessions: async_sessionmaker[AsyncSession], table: Table, what: str, row_id: int
+) -> None:
+    """Delete a row: 404, 409 when it is the default or still used by tickets."""
+    try:
+        async with sessions() as session, session.begin():
+            await _delete(session, table, row_id, what)
+    except IntegrityError as exc:
+        refused(exc, f"{what} {row_id}")
+
+
+async def reorder_priorities(
+    sessions: async_sessionmaker[AsyncSession], most_urgent_first: list[int]
+) -> None:
+    """Give the priorities positions in this order (the first is the most urgent); the
+    list must name every priority once (422)."""
+    async with sessions() as session, session.begin():
+        existing = set((await session.scalars(select(priorities.c.id).with_for_update())).all())
+        if (
+            len(most_urgent_first) != len(set(most_urgent_first))
+            or set(most_urgent_first) != existing
+        ):
+            raise HTTPException(status_code=422, detail="name every priority exactly once")
+        count = len(most_urgent_first)
+        for index, row_id in enumerate(most_urgent_first):
+            await crud.change(session, priorities, row_id, {"position": (count - index) * 10})
+
+
 def catalog_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -157,26 +201,14 @@ def catalog_router(
 
         async def create_row(body: Any) -> Any:
             values = body.model_dump(mode="json")
-            try:
-                async with sessions() as session, session.begin():
-                    return out(**await _write(session, table, what, None, values))
-            except IntegrityError as exc:
-                refused(exc, f"{what} {values['name']!r}")
+            return out(**await save_row(sessions, table, what, None, values))
 
         async def patch_row(row_id: int, body: Any) -> Any:
             values = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-            try:
-                async with sessions() as session, session.begin():
-                    return out(**await _write(session, table, what, row_id, values))
-            except IntegrityError as exc:
-                refused(exc, f"{what} {values.get('name', row_id)!r}")
+            return out(**await save_row(sessions, table, what, row_id, values))
 
         async def delete_row(row_id: int) -> Response:
-            try:
-                async with sessions() as session, session.begin():
-                    await _delete(session, table, row_id, what)
-            except IntegrityError as exc:
-                refused(exc, f"{what} {row_id}")
+            await remove_row(sessions, table, what, row_id)
             return Response(status_code=204)
 
         # The request bodies differ per table: give FastAPI the real classes.

@@ -31,6 +31,11 @@ class ChannelAccountSettings(BaseSettings):
     internal_token: str | None = Field(
         default=None, description="Bearer token of the internal lookup API (other services)."
     )
+    # "Test connection" (connection_probe.py): where the messenger APIs are, how long to wait.
+    telegram_api_base_url: str = "https://api.telegram.org"
+    viber_api_base_url: str = "https://chatapi.viber.com/pa"
+    vk_api_base_url: str = "https://api.vk.ru"
+    connection_test_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
 class AccountIn(BaseModel):
@@ -83,6 +88,75 @@ async def _check_group(session: AsyncSession, config: dict[str, Any]) -> None:
         raise HTTPException(422, problem)
 
 
+async def create_account(
+    sessions: async_sessionmaker[AsyncSession], sealer: store.SecretBox, body: AccountIn
+) -> AccountOut:
+    """Validate and store a new account (the API's and the console's path): 422 when
+    invalid, 409 when the (channel, name) exists."""
+    try:
+        secrets = store.check_account(body.channel, body.name, body.secrets, body.config)
+    except store.InvalidAccount as exc:
+        raise HTTPException(422, str(exc)) from exc
+    values = body.model_dump(exclude={"secrets"}) | {
+        "channel": body.channel.value,
+        "secrets_encrypted": sealer.seal(secrets),
+    }
+    async with sessions() as session, session.begin():
+        await _check_group(session, body.config)
+        row = await store.insert_account(session, values)
+    if row is None:
+        raise HTTPException(409, f"{body.channel.value} account {body.name!r} exists")
+    log.info("channel_account_created", channel=body.channel.value, account=body.name)
+    return _public(row, secrets)
+
+
+async def load_account(
+    session: AsyncSession, channel: Channel, name: str, for_update: bool = False
+) -> dict[str, Any]:
+    row = await store.account_by_name(session, channel.value, name, for_update=for_update)
+    if row is None:
+        raise HTTPException(404, f"no {channel.value} account {name!r}")
+    return row
+
+
+async def patch_account(
+    sessions: async_sessionmaker[AsyncSession],
+    sealer: store.SecretBox,
+    channel: Channel,
+    name: str,
+    body: AccountPatch,
+) -> AccountOut:
+    """Merge a change into an account (config and secrets merged, null deletes a key),
+    validated as a whole: 404, 422."""
+    async with sessions() as session, session.begin():
+        row = await load_account(session, channel, name, for_update=True)
+        secrets = sealer.open(row["secrets_encrypted"])
+        values: dict[str, Any] = body.model_dump(
+            include={"display_name", "enabled"}, exclude_none=True
+        )
+        config: dict[str, Any] = row["config"]
+        if body.config is not None:
+            merged = {**config, **body.config}
+            config = values["config"] = {k: v for k, v in merged.items() if v is not None}
+        new_secrets = secrets
+        if body.secrets is not None:
+            merged_secrets = {**secrets, **body.secrets}
+            new_secrets = {k: v for k, v in merged_secrets.items() if v is not None}
+        if body.config is not None or body.secrets is not None:
+            try:
+                new_secrets = store.check_account(channel, name, new_secrets, config)
+            except store.InvalidAccount as exc:
+                raise HTTPException(422, str(exc)) from exc
+        if body.config is not None:
+            await _check_group(session, config)
+        if body.secrets is not None:
+            secrets = new_secrets
+            values["secrets_encrypted"] = sealer.seal(secrets)
+        row = await store.update_account(session, row["id"], values)
+    log.info("channel_account_updated", channel=channel.value, account=name, changed=sorted(values))
+    return _public(row, secrets)
+
+
 def channel_accounts_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -116,22 +190,7 @@ def channel_accounts_router(
 
     @public.post("", response_model=AccountOut, status_code=201)
     async def create(body: AccountIn) -> AccountOut:
-        sealer = sealed_box()
-        try:
-            secrets = store.check_account(body.channel, body.name, body.secrets, body.config)
-        except store.InvalidAccount as exc:
-            raise HTTPException(422, str(exc)) from exc
-        values = body.model_dump(exclude={"secrets"}) | {
-            "channel": body.channel.value,
-            "secrets_encrypted": sealer.seal(secrets),
-        }
-        async with sessions() as session, session.begin():
-            await _check_group(session, body.config)
-            row = await store.insert_account(session, values)
-        if row is None:
-            raise HTTPException(409, f"{body.channel.value} account {body.name!r} exists")
-        log.info("channel_account_created", channel=body.channel.value, account=body.name)
-        return _public(row, secrets)
+        return await create_account(sessions, sealed_box(), body)
 
     @public.get("", response_model=list[AccountOut])
     async def list_all(channel: Annotated[Channel | None, Query()] = None) -> list[AccountOut]:
@@ -140,53 +199,16 @@ def channel_accounts_router(
             rows = await store.list_accounts(session, channel.value if channel else None)
         return [_public(r, sealer.open(r["secrets_encrypted"])) for r in rows]
 
-    async def _load(
-        session: AsyncSession, channel: Channel, name: str, for_update: bool = False
-    ) -> dict[str, Any]:
-        row = await store.account_by_name(session, channel.value, name, for_update=for_update)
-        if row is None:
-            raise HTTPException(404, f"no {channel.value} account {name!r}")
-        return row
-
     @public.get("/{channel}/{name}", response_model=AccountOut)
     async def get_one(channel: Channel, name: str) -> AccountOut:
         sealer = sealed_box()
         async with sessions() as session:
-            row = await _load(session, channel, name)
+            row = await load_account(session, channel, name)
         return _public(row, sealer.open(row["secrets_encrypted"]))
 
     @public.patch("/{channel}/{name}", response_model=AccountOut)
     async def patch(channel: Channel, name: str, body: AccountPatch) -> AccountOut:
-        sealer = sealed_box()
-        async with sessions() as session, session.begin():
-            row = await _load(session, channel, name, for_update=True)
-            secrets = sealer.open(row["secrets_encrypted"])
-            values: dict[str, Any] = body.model_dump(
-                include={"display_name", "enabled"}, exclude_none=True
-            )
-            config: dict[str, Any] = row["config"]
-            if body.config is not None:
-                merged = {**config, **body.config}
-                config = values["config"] = {k: v for k, v in merged.items() if v is not None}
-            new_secrets = secrets
-            if body.secrets is not None:
-                merged_secrets = {**secrets, **body.secrets}
-                new_secrets = {k: v for k, v in merged_secrets.items() if v is not None}
-            if body.config is not None or body.secrets is not None:
-                try:
-                    new_secrets = store.check_account(channel, name, new_secrets, config)
-                except store.InvalidAccount as exc:
-                    raise HTTPException(422, str(exc)) from exc
-            if body.config is not None:
-                await _check_group(session, config)
-            if body.secrets is not None:
-                secrets = new_secrets
-                values["secrets_encrypted"] = sealer.seal(secrets)
-            row = await store.update_account(session, row["id"], values)
-        log.info(
-            "channel_account_updated", channel=channel.value, account=name, changed=sorted(values)
-        )
-        return _public(row, secrets)
+        return await patch_account(sessions, sealed_box(), channel, name, body)
 
     @public.delete("/{channel}/{name}", status_code=204)
     async def delete(channel: Channel, name: str) -> None:
@@ -214,7 +236,7 @@ def channel_accounts_router(
     async def lookup(channel: Channel, name: str) -> AccountInternal:
         sealer = sealed_box()
         async with sessions() as session:
-            row = await _load(session, channel, name)
+            row = await load_account(session, channel, name)
         return _internal(row, sealer)
 
     router = APIRouter()

@@ -181,6 +181,22 @@ async def change_settings(
     return SettingsOut(**values)
 
 
+async def save_notify_members(
+    sessions: async_sessionmaker[AsyncSession], group_id: int, agent_ids: list[int]
+) -> list[int]:
+    """Who of a group is notified about its tickets (the API's and the console's path):
+    404 for no such group, 422 for unknown or deactivated agents."""
+    wanted = list(dict.fromkeys(agent_ids))
+    async with sessions() as session, session.begin():
+        if not await wrepo.existing_groups(session, [group_id]):
+            not_found("group", group_id)
+        missing = set(wanted) - await wrepo.active_agents(session, wanted)
+        if missing:
+            raise HTTPException(422, f"agent(s) {sorted(missing)} do not exist or are deactivated")
+        await nrepo.set_notify_members(session, group_id, wanted)
+    return wanted
+
+
 def notifications_router(
     settings: TicketCoreSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> APIRouter:
@@ -267,17 +283,9 @@ def notifications_router(
 
     @public.put("/groups/{group_id}/members", response_model=NotifyMembers)
     async def put_notify_members(group_id: int, body: NotifyMembers) -> NotifyMembers:
-        wanted = list(dict.fromkeys(body.agent_ids))
-        async with sessions() as session, session.begin():
-            if not await wrepo.existing_groups(session, [group_id]):
-                not_found("group", group_id)
-            missing = set(wanted) - await wrepo.active_agents(session, wanted)
-            if missing:
-                raise HTTPException(
-                    422, f"agent(s) {sorted(missing)} do not exist or are deactivated"
-                )
-            await nrepo.set_notify_members(session, group_id, wanted)
-        return NotifyMembers(agent_ids=wanted)
+        return NotifyMembers(
+            agent_ids=await save_notify_members(sessions, group_id, body.agent_ids)
+        )
 
     @internal.get("/config")
     async def config() -> dict[str, Any]:

@@ -23,7 +23,10 @@ from .kit import ConsoleKit
 from .presence_routes import presence_router
 from .session_routes import session_router
 from .settings_canned_routes import canned_settings_router
+from .settings_channel_routes import settings_channel_router
 from .settings_notification_routes import notification_settings_router
+from .settings_people_routes import settings_people_router
+from .settings_routes import settings_router
 from .settings_routing_routes import routing_settings_router
 from .settings_sla_routes import sla_settings_router
 from .settings_trigger_routes import trigger_settings_router
@@ -53,4 +56,7 @@ def console_routers(
         trigger_settings_router(kit),
         notification_settings_router(kit),
         canned_settings_router(kit),
+        settings_router(kit),
+        settings_people_router(kit),
+        settings_channel_router(kit),
     ]
