@@ -15,6 +15,7 @@ from ..outbox import OutboxRelay
 from ..settings import TicketCoreSettings
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
+from .new_ticket_routes import new_ticket_router
 from .session_routes import session_router
 from .ticket_routes import ticket_router
 
@@ -30,5 +31,6 @@ def console_routers(
     return [
         session_router(kit, guard),
         inbox_router(kit),
+        new_ticket_router(kit),  # before ticket_router: /tickets/new is not a ticket id
         ticket_router(kit),
     ]
