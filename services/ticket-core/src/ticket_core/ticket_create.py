@@ -58,6 +58,16 @@ class TicketCreateRefused(ValueError):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a ticket came in, when not a reply channel chosen by the contact (the console's
+    incoming-call form: the phone account and the caller's conversation)."""
+
+    channel: str
+    channel_account: str
+    conversation_key: str | None = None
+
+
+@dataclass(frozen=True)
 class NewTicket:
     subject: str
     text: str
@@ -74,6 +84,7 @@ class NewTicket:
     agent_id: int | None = None  # who registers it (None: an integration without an agent)
     role: str | None = None  # the agent's role: which attributes it sees (None: all)
     idempotency_key: str | None = None
+    origin: Origin | None = None  # None: replies by ``channel`` (email / sms)
 
 
 @dataclass(frozen=True)
@@ -270,7 +281,17 @@ async def create_ticket(
     except InvalidAttribute as exc:
         raise TicketCreateRefused(str(exc)) from exc
     contact = await find_or_create_contact(session, request, default_country)
-    channel, account, conversation = await _reply_route(session, request, contact, reply_settings)
+    if request.origin is not None:
+        origin = request.origin
+        channel, account, conversation = (
+            origin.channel,
+            origin.channel_account,
+            origin.conversation_key,
+        )
+    else:
+        channel, account, conversation = await _reply_route(
+            session, request, contact, reply_settings
+        )
     [ticket_id] = await repo.allocate_ids(session, "tickets_id_seq", 1)
     [number] = await repo.allocate_ids(session, "ticket_number_seq", 1)
     ticket: dict[str, Any] = {
