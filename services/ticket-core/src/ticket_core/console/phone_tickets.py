@@ -1,7 +1,8 @@
 """A ticket an agent opens from the incoming-call popup: the caller's contact (found by
-number or created, as for call records), a new phone ticket made the way call records
-make them (``calls._new_ticket``: default status and priority, SLA plan, routing), the
-agent's words as its first internal note, and ``ticket.created`` in the outbox.
+number or created, as for call records), a new phone ticket made as every hand-registered
+ticket is (``ticket_create.create_ticket``: default status, SLA plan, routing, an audit
+row, ``ticket.created`` in the outbox), the agent's words as its description and first
+internal note.
 
 Custom attributes required on creation that the agent's role sees must be filled in the
 form (``attr_<key>`` fields; ``required_attributes.py``): otherwise the form comes back
@@ -10,25 +11,19 @@ form (``attr_<key>`` fields; ``required_attributes.py``): otherwise the form com
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk_common.phone_numbers import DEFAULT_MATCH_DIGITS
-from helpdesk_common.records import CallEvent, CallKind, TicketEventKind
-from helpdesk_common.topics import TICKET_EVENTS
-from sqlalchemy import update
+from helpdesk_common.records import Channel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .. import repository as repo
 from ..call_contacts import ensure_contact
-from ..calls import _new_ticket, _ticket_event
-from ..catalog import load_catalog
 from ..custom_attributes import InvalidAttribute
-from ..replies import ReplyRequest, ReplySettings, add_reply
-from ..required_attributes import FORM_PREFIX, Audience, check_on_create, form_fields, from_form
+from ..replies import ReplySettings
+from ..required_attributes import FORM_PREFIX, Audience, form_fields, from_form
+from ..ticket_create import NewTicket, Origin, TicketCreateRefused, create_ticket
 from ..ticket_fields import load_definitions
 
 _NUMBER = re.compile(r"^\+?[0-9][0-9 ()-]{2,30}$")
@@ -75,9 +70,9 @@ def checked(
 
 
 def _attributes(definitions: Any, request: PhoneTicketRequest) -> dict[str, Any]:
+    """The form's attribute values (``create_ticket`` checks them for the role)."""
     try:
-        values = from_form(definitions, request.attribute_fields)
-        return check_on_create(definitions, values, Audience(request.role))
+        return from_form(definitions, request.attribute_fields)
     except InvalidAttribute as exc:
         raise PhoneTicketRefused(str(exc)) from exc
 
@@ -99,34 +94,25 @@ async def form_context(
 async def open_phone_ticket(
     session: AsyncSession, request: PhoneTicketRequest, reply_settings: ReplySettings
 ) -> tuple[int, list[int]]:
-    """(ticket id, outbox ids), in the caller's transaction."""
-    now = datetime.now(UTC)
-    attributes = _attributes(await load_definitions(session), request)
-    catalog = await load_catalog(session)
+    """(ticket id, outbox ids), in the caller's transaction: the caller's contact found by
+    number (or made), then the ticket as every hand-registered ticket is made
+    (``ticket_create.create_ticket``), on the phone account's conversation."""
+    values = _attributes(await load_definitions(session), request)
     contact = await ensure_contact(session, request.phone, DEFAULT_MATCH_DIGITS)
-    call = CallEvent(
-        idempotency_key=f"console:{uuid.uuid4().hex}",
-        channel_account=request.account,
-        call_id=f"console-{uuid.uuid4().hex}",
-        kind=CallKind.RINGING,
-        direction="inbound",
-        from_number=request.phone,
-        to_number="",
-    )
-    ticket = await _new_ticket(session, catalog, call, contact, request.subject, now)
     description = request.note or f"Call from {request.phone}"
-    await session.execute(
-        update(repo.tickets)
-        .where(repo.tickets.c.id == ticket["id"])
-        .values(description=description, custom_attributes=attributes)
+    wanted = NewTicket(
+        subject=request.subject,
+        text=description,
+        contact_id=int(contact["id"]),
+        custom_attributes=values,
+        agent_id=request.agent_id,
+        role=request.role,
+        origin=Origin(
+            Channel.PHONE.value, request.account, f"phone:{request.account}:{request.phone}"
+        ),
     )
-    created = _ticket_event(catalog, TicketEventKind.TICKET_CREATED, ticket, call)
-    outbox = await repo.add_outbox(session, [(TICKET_EVENTS.name, created.model_dump_json())])
-    # The agent's note (always one: it also makes the ticket a specialist's own).
-    _, more = await add_reply(
-        session,
-        ticket["id"],
-        ReplyRequest(description, internal=True, author_agent_id=request.agent_id),
-        reply_settings,
-    )
-    return int(ticket["id"]), outbox + more
+    try:
+        made = await create_ticket(session, wanted, reply_settings, "")
+    except TicketCreateRefused as exc:
+        raise PhoneTicketRefused(str(exc)) from exc
+    return made.ticket_id, made.outbox_ids

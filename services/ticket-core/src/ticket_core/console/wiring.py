@@ -21,6 +21,7 @@ from .dashboard_routes import dashboard_router
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
 from .presence_routes import presence_router
+from .new_ticket_routes import new_ticket_router
 from .session_routes import session_router
 from .settings_canned_routes import canned_settings_router
 from .settings_channel_routes import settings_channel_router
@@ -46,6 +47,7 @@ def console_routers(
     return [
         session_router(kit, guard),
         inbox_router(kit),
+        new_ticket_router(kit),  # before ticket_router: /tickets/new is not a ticket id
         ticket_router(kit),
         dashboard_router(kit),
         branding_router(kit),
