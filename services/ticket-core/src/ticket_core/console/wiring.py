@@ -20,8 +20,8 @@ from .branding_view import BrandingView
 from .dashboard_routes import dashboard_router
 from .inbox_routes import inbox_router
 from .kit import ConsoleKit
-from .presence_routes import presence_router
 from .new_ticket_routes import new_ticket_router
+from .presence_routes import presence_router
 from .session_routes import session_router
 from .settings_canned_routes import canned_settings_router
 from .settings_channel_routes import settings_channel_router
