@@ -57,6 +57,7 @@ from .settings import TicketCoreSettings
 from .sla_api import sla_router
 from .sms_api import sms_router
 from .ticket_links_api import ticket_links_router
+from .ticket_messages_api import ticket_messages_router
 from .timers import TimerLoop
 from .trigger_executor import executor_settings
 from .trigger_time import TimeTriggerLoop
@@ -177,6 +178,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(ratings_public, access.public_router),
             access.protect(macros_router(settings, sessions, relay), tickets),
             access.protect(ticket_links_router(settings, sessions, relay), tickets),
+            access.protect(ticket_messages_router(settings, sessions), tickets),
             access.protect(agents_router(settings, sessions, access.agent_changed), config),
             access.protect(company_categories_router(settings, sessions), config),
             access.protect(org_router(settings, sessions), directory),
