@@ -141,3 +141,29 @@ async def test_a_public_reply_goes_on_the_tickets_channel_or_a_chosen_one(desk: 
     assert chosen is not None
     assert (chosen.channel, chosen.recipient) == (Channel.SMS, phone)
     assert await outbound(ReplyRequest("private", internal=True)) is None  # never leaves
+
+
+async def test_priorities_are_listed_in_their_order_with_their_colour(api: Api) -> None:
+    async def names() -> list[str]:
+        page = await api.get("/api/v1/priorities", params={"limit": 200})
+        return [p["name"] for p in page.json()["items"]]
+
+    name = unique("Blocker ")
+    made = await api.post(
+        "/api/v1/priorities", json={"name": name, "position": 4, "colour": "#AABBCC"}
+    )
+    assert made.status_code == 201, made.text
+    row = made.json()
+    try:
+        assert row["colour"].lower() == "#aabbcc"
+        listed = await names()
+        assert listed.index("critical") < listed.index(name)  # same rank: the older first
+        moved = await api.patch(f"/api/v1/priorities/{row['id']}", json={"position": 0})
+        assert moved.status_code == 200, moved.text
+        assert (await names())[0] == name
+        assert (
+            await api.patch(f"/api/v1/priorities/{row['id']}", json={"colour": "blue"})
+        ).status_code == 422
+    finally:
+        assert (await api.delete(f"/api/v1/priorities/{row['id']}")).status_code == 204
+    assert name not in await names()
