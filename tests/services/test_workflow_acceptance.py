@@ -21,6 +21,7 @@ from helpdesk_common.records import (
 from sqlalchemy import select
 from ticket_core import repository as repo
 from ticket_core.app import create_app
+from ticket_core.audit import Actor
 from ticket_core.replies import ReplyRequest, ReplySettings, add_reply
 from ticket_core.settings import TicketCoreSettings
 
@@ -167,3 +168,22 @@ async def test_priorities_are_listed_in_their_order_with_their_colour(api: Api) 
     finally:
         assert (await api.delete(f"/api/v1/priorities/{row['id']}")).status_code == 204
     assert name not in await names()
+
+
+async def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(desk: Desk) -> None:
+    """Closed is final even inside the reopen window: the customer's new message opens a
+    new ticket linked to the closed one, which keeps its status and reopen count."""
+    sender = f"{unique('closed')}@example.com"
+    await desk.ingest([webform(sender, "first problem")])
+    closed = await desk.ticket_of(sender)
+    assert closed is not None
+    agent = Actor.agent(await desk.agent())
+    await desk.change([closed["id"]], agent, status="resolved")
+    await desk.change([closed["id"]], agent, status="closed")
+    result = await desk.ingest([webform(sender, "thanks, one more thing")])
+    assert result.reopened == 0
+    follow_up = await desk.ticket_of(sender)
+    assert follow_up is not None and follow_up["id"] != closed["id"]
+    assert follow_up["follow_up_of_id"] == closed["id"] and follow_up["status"] == "open"
+    after = await desk.ticket(closed["id"])
+    assert (after["status"], after["reopen_count"]) == ("closed", 0)
