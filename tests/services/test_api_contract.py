@@ -65,6 +65,7 @@ def app(infra: Any) -> Iterator[FastAPI]:
     # the internal routes read their token from the environment when they are built
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TICKET_CORE_INTERNAL_TOKEN", INTERNAL_TOKEN)
+        env.setenv("TICKET_CORE_RATING_SECRET", "rating-secret-of-the-contract-test")
         yield _app(infra)
 
 
@@ -211,3 +212,23 @@ async def test_a_body_of_the_wrong_shape_is_a_4xx(
     if body == []:
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"], answer.text
+
+
+async def test_ids_beyond_the_databases_range_are_a_4xx(api: Api, app: FastAPI) -> None:
+    """Every GET and DELETE with path parameters, given ids no integer column holds."""
+    crashed, answered = [], 0
+    for path, method, _op in _operations(_spec(app), {"get", "delete"}):
+        if "{" not in path:
+            continue
+        url = re.sub(
+            r"\{(\w+)\}",
+            lambda m: str(2**40) if m.group(1).endswith("id") else "nothing",
+            path,
+        )
+        headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"} if "/internal/" in path else {}
+        answer = await api.request(method.upper(), url, headers=headers)
+        answered += 1
+        if not 400 <= answer.status_code < 500:
+            crashed.append((method, path, answer.status_code))
+    assert answered > 40
+    assert not crashed, crashed
