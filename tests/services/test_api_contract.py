@@ -232,3 +232,55 @@ async def test_ids_beyond_the_databases_range_are_a_4xx(api: Api, app: FastAPI) 
             crashed.append((method, path, answer.status_code))
     assert answered > 40
     assert not crashed, crashed
+
+
+def _nul_body(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Every text field of the body's schema set to a text with a NUL character."""
+    body: dict[str, Any] = {}
+    for name, prop in _resolve(spec, schema).get("properties", {}).items():
+        kinds = {prop.get("type")} | {a.get("type") for a in prop.get("anyOf", [])}
+        if "string" in kinds and "format" not in prop and "enum" not in prop:
+            body[name] = "nul\x00here"
+    return body
+
+
+def _nul_writes() -> list[tuple[str, str, dict[str, Any]]]:
+    spec = create_app(TicketCoreSettings()).openapi()
+    found = []
+    for path, method, op in _operations(spec, {"post", "put", "patch"}):
+        content = op.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            body = _nul_body(spec, content["application/json"]["schema"])
+            if body:
+                found.append((path, method, body))
+    return found
+
+
+NUL_WRITES = _nul_writes()
+
+
+async def test_text_with_nul_characters_is_a_4xx_everywhere(api: Api, app: FastAPI) -> None:
+    """PostgreSQL cannot store NUL in a text: query strings and JSON bodies carrying one
+    are refused with a 4xx on every route (ids that exist, so the database is reached)."""
+    crashed = []
+    for path, _method, op in _operations(_spec(app), {"get"}):
+        if "{" in path:
+            continue
+        headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"} if "/internal/" in path else {}
+        for param in op.get("parameters", []):
+            if param["in"] != "query":
+                continue
+            answer = await api.get(path, params={param["name"]: "nul\x00"}, headers=headers)
+            if answer.status_code >= 500:
+                crashed.append(("get", path, param["name"], answer.status_code))
+    assert len(NUL_WRITES) > 30
+    for path, method, body in NUL_WRITES:
+        headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"} if "/internal/" in path else {}
+        url = re.sub(r"\{(\w+)\}", lambda m: "1" if m.group(1).endswith("id") else "x", path)
+        answer = await api.request(method.upper(), url, json=body, headers=headers)
+        if answer.status_code >= 500 or answer.status_code < 400:
+            crashed.append((method, path, sorted(body), answer.status_code))
+    assert not crashed, crashed
+    refused = await api.get("/api/v1/contacts", params={"q": "a\x00b"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "text must not contain NUL characters"

@@ -23,6 +23,7 @@ from .api import api_router
 from .attachments_api import attachments_router
 from .audience_api import audience_router
 from .auth_api import auth_router
+from .bad_values import install_bad_value_handler
 from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
 from .canned_api import canned_router
@@ -208,4 +209,5 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         ],
     )
     app.state.agent_access = access
+    install_bad_value_handler(app)  # NUL characters, numbers out of range: 422
     return app
