@@ -284,3 +284,40 @@ async def test_text_with_nul_characters_is_a_4xx_everywhere(api: Api, app: FastA
     refused = await api.get("/api/v1/contacts", params={"q": "a\x00b"})
     assert refused.status_code == 422
     assert refused.json()["detail"] == "text must not contain NUL characters"
+
+
+def _big_body(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Every unbounded integer (or list of integers) field set beyond any column's range."""
+    body: dict[str, Any] = {}
+    for name, prop in _resolve(spec, schema).get("properties", {}).items():
+        kinds = {prop.get("type")} | {a.get("type") for a in prop.get("anyOf", [])}
+        arrays = [a.get("items", {}) for a in prop.get("anyOf", []) if a.get("type") == "array"]
+        items = prop.get("items", {}) or (arrays[0] if arrays else {})
+        if "integer" in kinds and "maximum" not in prop:
+            body[name] = 2**40
+        elif "array" in kinds and items.get("type") == "integer":
+            body[name] = [2**40]
+    return body
+
+
+async def test_numbers_beyond_the_databases_range_in_bodies_are_a_4xx(
+    api: Api, app: FastAPI
+) -> None:
+    spec = _spec(app)
+    crashed = []
+    walked = 0
+    for path, method, op in _operations(spec, {"post", "put", "patch"}):
+        content = op.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        body = _big_body(spec, content["application/json"]["schema"])
+        if not body:
+            continue
+        walked += 1
+        headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"} if "/internal/" in path else {}
+        url = re.sub(r"\{(\w+)\}", lambda m: "1" if m.group(1).endswith("id") else "x", path)
+        answer = await api.request(method.upper(), url, json=body, headers=headers)
+        if answer.status_code >= 500 or answer.status_code < 400:
+            crashed.append((method, path, sorted(body), answer.status_code, answer.text[:80]))
+    assert walked > 20
+    assert not crashed, crashed
