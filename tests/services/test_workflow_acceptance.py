@@ -25,6 +25,7 @@ from ticket_core.audit import Actor
 from ticket_core.replies import ReplyRequest, ReplySettings, add_reply
 from ticket_core.settings import TicketCoreSettings
 
+from .auth_helpers import logged_in
 from .conftest import Desk, unique, webform
 
 Api = httpx.AsyncClient
@@ -85,6 +86,14 @@ async def test_a_tickets_messages_are_listed_page_by_page_and_by_kind(api: Api, 
     assert bad_kind.status_code == 422
     too_many = await api.get(f"/api/v1/tickets/{tid}/messages", params={"limit": 201})
     assert too_many.status_code == 422
+
+    # a specialist reads the messages of the tickets that concern them only
+    specialist = await logged_in(api, "specialist")
+    hidden = await api.get(f"/api/v1/tickets/{tid}/messages", headers=specialist.headers)
+    assert hidden.status_code == 404, hidden.text
+    await desk.change([tid], Actor("system"), responsible_agent_id=specialist.agent_id)
+    theirs = await api.get(f"/api/v1/tickets/{tid}/messages", headers=specialist.headers)
+    assert theirs.status_code == 200 and theirs.json()["total"] == 4
 
 
 async def test_one_batch_keeps_each_conversations_order(desk: Desk) -> None:
