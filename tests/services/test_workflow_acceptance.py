@@ -196,3 +196,20 @@ async def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(desk: Desk) -
     assert follow_up["follow_up_of_id"] == closed["id"] and follow_up["status"] == "open"
     after = await desk.ticket(closed["id"])
     assert (after["status"], after["reopen_count"]) == ("closed", 0)
+
+
+async def test_company_categories_start_as_client_partner_vip_and_grow(api: Api) -> None:
+    async def names() -> list[str]:
+        page = await api.get("/api/v1/company-categories", params={"limit": 200})
+        assert page.status_code == 200, page.text
+        return [c["name"] for c in page.json()["items"]]
+
+    assert {"Client", "Partner", "VIP"} <= set(await names())
+    name = unique("Supplier ")
+    made = await api.post("/api/v1/company-categories", json={"name": name})
+    assert made.status_code == 201, made.text
+    assert name in await names()
+    twin = await api.post("/api/v1/company-categories", json={"name": name})
+    assert twin.status_code == 409
+    company = await api.post("/api/v1/companies", json={"name": unique("Co "), "category": name})
+    assert company.status_code == 201 and company.json()["category"] == name
