@@ -23,6 +23,7 @@ from .api import api_router
 from .attachments_api import attachments_router
 from .audience_api import audience_router
 from .auth_api import auth_router
+from .bad_values import install_bad_value_handler
 from .calls import CallEventsHandler
 from .calls_api import calls_internal_router
 from .canned_api import canned_router
@@ -58,6 +59,7 @@ from .sla_api import sla_router
 from .sms_api import sms_router
 from .ticket_create_api import ticket_create_router
 from .ticket_links_api import ticket_links_router
+from .ticket_messages_api import ticket_messages_router
 from .timers import TimerLoop
 from .trigger_executor import executor_settings
 from .trigger_time import TimeTriggerLoop
@@ -179,6 +181,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             access.protect(macros_router(settings, sessions, relay), tickets),
             access.protect(ticket_links_router(settings, sessions, relay), tickets),
             access.protect(ticket_create_router(settings, sessions, relay), tickets),
+            access.protect(ticket_messages_router(settings, sessions), tickets),
             access.protect(agents_router(settings, sessions, access.agent_changed), config),
             access.protect(company_categories_router(settings, sessions), config),
             access.protect(org_router(settings, sessions), directory),
@@ -208,4 +211,5 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         ],
     )
     app.state.agent_access = access
+    install_bad_value_handler(app)  # NUL characters, numbers out of range: 422
     return app
