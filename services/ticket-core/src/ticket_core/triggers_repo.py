@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models_org import companies
 from .models_triggers import firings, time_checks, triggers
-from .repository import contacts, messages, tickets
+from .repository import any_of, contacts, messages, tickets
 
 
 async def enabled_triggers(session: AsyncSession, events: Sequence[str]) -> list[dict[str, Any]]:
@@ -121,7 +121,7 @@ async def context_rows_many(
     contact_ids = {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")}
     found_contacts: dict[int, dict[str, Any]] = {}
     if contact_ids:
-        rows = await session.execute(select(contacts).where(contacts.c.id.in_(contact_ids)))
+        rows = await session.execute(select(contacts).where(any_of(contacts.c.id, contact_ids)))
         found_contacts = {int(r["id"]): dict(r) for r in rows.mappings()}
     company_ids = {
         t.get("company_id")
@@ -130,11 +130,13 @@ async def context_rows_many(
     } - {None}
     found_companies: dict[int, dict[str, Any]] = {}
     if company_ids:
-        rows = await session.execute(select(companies).where(companies.c.id.in_(company_ids)))
+        rows = await session.execute(select(companies).where(any_of(companies.c.id, company_ids)))
         found_companies = {int(r["id"]): dict(r) for r in rows.mappings()}
     found_messages: dict[int, dict[str, Any]] = {}
     if message_ids:
-        rows = await session.execute(select(messages).where(messages.c.id.in_(set(message_ids))))
+        rows = await session.execute(
+            select(messages).where(any_of(messages.c.id, set(message_ids)))
+        )
         found_messages = {int(r["id"]): dict(r) for r in rows.mappings()}
     return found_contacts, found_companies, found_messages
 
@@ -148,7 +150,7 @@ async def message_kinds(
     rows = await session.execute(
         select(
             messages.c.id, messages.c.kind, messages.c.auto_submitted, messages.c.is_bounce
-        ).where(messages.c.id.in_(list(set(message_ids))))
+        ).where(any_of(messages.c.id, set(message_ids)))
     )
     return {int(r["id"]): dict(r) for r in rows.mappings()}
 
