@@ -114,11 +114,18 @@ async def context_rows(
 
 
 async def context_rows_many(
-    session: AsyncSession, tickets_by_id: dict[int, dict[str, Any]], message_ids: Sequence[int]
+    session: AsyncSession,
+    tickets_by_id: dict[int, dict[str, Any]],
+    message_ids: Sequence[int],
+    *,
+    people: bool = True,
 ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
     """The contacts, companies and messages (by id) of a batch's tickets and events: three
-    statements for the whole batch instead of three per event."""
-    contact_ids = {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")}
+    statements for the whole batch instead of three per event. ``people=False`` skips the
+    contacts and companies (no condition reads them)."""
+    contact_ids = (
+        {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")} if people else ()
+    )
     found_contacts: dict[int, dict[str, Any]] = {}
     if contact_ids:
         rows = await session.execute(select(contacts).where(any_of(contacts.c.id, contact_ids)))
@@ -128,6 +135,8 @@ async def context_rows_many(
         or (found_contacts.get(t.get("contact_id") or 0) or {}).get("company_id")
         for t in tickets_by_id.values()
     } - {None}
+    if not people:
+        company_ids = set()
     found_companies: dict[int, dict[str, Any]] = {}
     if company_ids:
         rows = await session.execute(select(companies).where(any_of(companies.c.id, company_ids)))
