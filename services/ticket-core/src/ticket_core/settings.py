@@ -17,13 +17,6 @@ class TicketCoreSettings(ServiceSettings):
         validation_alias="DATABASE_URL",
     )
     db_pool_size: int = 10
-    consumer_max_records: int = Field(
-        default=2000,
-        ge=1,
-        description="Records per consumed batch (one transaction) when a backlog is waiting: "
-        "a batch's fixed cost (lookups, commit, offsets, trigger queries) is shared by more "
-        "records; an idle topic still gives small batches.",
-    )
     consumer_group: str = "ticket-core"
     reopen_window_days: float = 7.0
     outbox_sweep_interval_seconds: float = 2.0
