@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--paced-fraction", type=float, default=0.5, help="paced rate / measured rate"
     )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=None,
+        help="paced phase at this many records/s instead (issue 9: p99 < 100 ms at 1000/s)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the temp folder (logs, data)"
@@ -116,7 +122,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
         )
         out["ticket_core"].append(one.as_dict())
         if args.paced_seconds > 0:
-            rate = one.rate * args.paced_fraction
+            rate = args.paced_rate or one.rate * args.paced_fraction
             paced = workload.stream(f"{run}-paced", max(10, int(rate * args.paced_seconds)))
             print(
                 f"      paced latency phase: {len(paced)} records at {rate:.0f}/s ...", flush=True

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpdesk_common.records import (
+    AttachmentRef,
+    BlobRef,
     Channel,
     InboundMessage,
     SenderIdentity,
@@ -204,3 +206,39 @@ async def test_same_email_on_two_channels_is_one_contact(sessions) -> None:  # t
             {"v": address},
         )
     assert contacts == 1
+
+
+async def test_stored_row_keeps_json_columns_and_null_and_default_values(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The lean executemany INSERT (repository.insert_rows) stores what the record says:
+    JSONB lists and maps as JSON, absent values as SQL NULL, defaults filled in."""
+    blob = BlobRef(sha256="a" * 64, size=3, content_type="text/plain")
+    message = webform(
+        f"json-{uuid.uuid4().hex[:8]}@example.com",
+        "with a file",
+        attachments=(AttachmentRef(filename="a.txt", size=3, blob=blob),),
+        fields={"topic": "billing", "quote": 'say "hi"'},
+        recipients=("cc@example.com",),
+    )
+    await store(sessions, message)
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT attachments, fields, recipients, html, full_text, is_bounce,"
+                    " jsonb_typeof(attachments) AS kind, t.custom_attributes, t.tags"
+                    " FROM messages m JOIN tickets t ON t.id = m.ticket_id"
+                    " WHERE m.idempotency_key = :k"
+                ),
+                {"k": message.idempotency_key},
+            )
+        ).one()
+    assert row.kind == "array"
+    assert row.attachments[0]["filename"] == "a.txt"
+    assert row.attachments[0]["blob"]["sha256"] == "a" * 64
+    assert row.fields == {"topic": "billing", "quote": 'say "hi"'}
+    assert row.recipients == ["cc@example.com"]
+    assert row.html is None and row.full_text is None
+    assert row.is_bounce is False
+    assert row.custom_attributes == {} and row.tags == []

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from helpdesk_common.records import Channel, InboundMessage, SenderIdentity, ThreadHints
+from helpdesk_common.records import (
+    Channel,
+    InboundMessage,
+    SenderIdentity,
+    ThreadHints,
+    decode_json,
+)
 
 
 def test_nul_characters_are_dropped_everywhere_in_an_inbound_message() -> None:
@@ -26,3 +32,21 @@ def test_nul_characters_are_dropped_everywhere_in_an_inbound_message() -> None:
     # A record produced elsewhere with NUL escapes in its JSON is cleaned on decode too.
     raw = dumped.replace('"abc"', '"ab\\u0000c"')
     assert InboundMessage.model_validate_json(raw).text == "abc"
+
+
+def test_decode_json_drops_nul_escapes_and_keeps_clean_records_unchanged() -> None:
+    message = InboundMessage(
+        idempotency_key="telegram:bot:2",
+        channel=Channel.TELEGRAM,
+        channel_account="bot",
+        sender=SenderIdentity(channel_user_id="42", display_name="Ann"),
+        text="plain \\u0000 text, written with a backslash",
+        fields={"k": "v"},
+    )
+    dumped = message.model_dump_json()
+    assert decode_json(InboundMessage, dumped) == message  # a literal backslash-u stays
+    assert decode_json(InboundMessage, dumped.encode()) == message
+    with_nul = dumped.replace('"Ann"', '"A\\u0000nn"').replace('"v"', '"\\u0000v"')
+    decoded = decode_json(InboundMessage, with_nul.encode())
+    assert decoded.sender.display_name == "Ann"
+    assert decoded.fields == {"k": "v"}

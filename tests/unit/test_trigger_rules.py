@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from helpdesk_common.records import TicketEvent, TicketEventKind
 from ticket_core.trigger_actions import ActionError, Assign, dump_actions, parse_actions
-from ticket_core.trigger_conditions import ConditionError, matches, parse
+from ticket_core.trigger_conditions import ConditionError, matches, parse, scopes
 from ticket_core.trigger_engine import MAX_DEPTH, may_react, trigger_event_of
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -164,3 +164,19 @@ def test_a_trigger_ignores_its_own_events_and_everything_at_the_depth_bound() ->
     deep = _event(TicketEventKind.STATUS_CHANGED, trigger_depth=MAX_DEPTH)
     assert not may_react(10, deep)
     assert may_react(10, _event(TicketEventKind.STATUS_CHANGED, trigger_depth=MAX_DEPTH - 1))
+
+
+def test_scopes_name_what_a_condition_reads() -> None:
+    ticket_only = parse({"all": [{"field": "ticket.status_id", "op": "eq", "value": 3}]})
+    assert scopes(ticket_only) == {"ticket"}
+    nested = parse(
+        {
+            "any": [
+                {"field": "ticket.priority_id", "op": "eq", "value": 1},
+                {"all": [{"field": "message.text", "op": "contains", "value": "refund"}]},
+                {"field": "company.name", "op": "is_set", "value": True},
+            ]
+        }
+    )
+    assert scopes(nested) == {"ticket", "message", "company"}
+    assert scopes(parse({"all": []})) == set()

@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import correlation
 from .broker import publish_raw
 from .logs import get_logger
-from .records import Record
+from .records import Record, decode_json
 from .settings import ServiceSettings
 from .topics import Topic
 
@@ -98,7 +98,7 @@ class RetryPolicy:
 def decode(raw: RawRecord, record_type: type[R]) -> R:
     if raw.value is None:
         raise ValueError("empty record value")
-    return record_type.model_validate_json(raw.value)
+    return decode_json(record_type, raw.value)
 
 
 async def _attempt(

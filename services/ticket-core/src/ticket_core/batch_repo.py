@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .repository import Identity, contacts, identities, messages, tickets
+from .repository import Identity, any_of, contacts, identities, messages, tickets
 from .sla_tickets import MOVE_COLUMNS as SLA_MOVE_COLUMNS
 
 
@@ -20,9 +20,19 @@ async def contacts_by_identities(
     pairs = list(set(known))
     if not pairs:
         return {}
+    # joined to the pairs as two arrays: one statement text for any number of pairs
+    wanted = (
+        func.unnest(
+            bindparam(None, [k for k, _ in pairs], type_=ARRAY(identities.c.kind.type)),
+            bindparam(None, [v for _, v in pairs], type_=ARRAY(identities.c.value.type)),
+        )
+        .table_valued("kind", "value")
+        .render_derived(name="wanted")
+    )
     rows = await session.execute(
-        select(identities.c.kind, identities.c.value, identities.c.contact_id).where(
-            tuple_(identities.c.kind, identities.c.value).in_(pairs)
+        select(identities.c.kind, identities.c.value, identities.c.contact_id).join(
+            wanted,
+            (identities.c.kind == wanted.c.kind) & (identities.c.value == wanted.c.value),
         )
     )
     return {(str(k), str(v)): int(c) for k, v, c in rows}
@@ -32,7 +42,7 @@ async def contacts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = await session.execute(select(contacts).where(contacts.c.id.in_(wanted)))
+    rows = await session.execute(select(contacts).where(any_of(contacts.c.id, wanted)))
     return {int(r["id"]): dict(r) for r in rows.mappings()}
 
 
@@ -40,7 +50,7 @@ async def tickets_by_numbers(session: AsyncSession, numbers: Iterable[int]) -> l
     wanted = list(set(numbers))
     if not wanted:
         return []
-    rows = await session.execute(select(tickets).where(tickets.c.number.in_(wanted)))
+    rows = await session.execute(select(tickets).where(any_of(tickets.c.number, wanted)))
     return [dict(r) for r in rows.mappings()]
 
 
@@ -54,7 +64,7 @@ async def tickets_by_message_id_map(
     rows = await session.execute(
         select(messages.c.external_message_id.label("_ref"), tickets)
         .join(tickets, tickets.c.id == messages.c.ticket_id)
-        .where(messages.c.external_message_id.in_(wanted))
+        .where(any_of(messages.c.external_message_id, wanted))
     )
     found = []
     for r in rows.mappings():
@@ -72,7 +82,7 @@ async def latest_tickets_for_conversations(
     rows = await session.execute(
         select(tickets)
         .ext(distinct_on(tickets.c.conversation_key))
-        .where(tickets.c.conversation_key.in_(wanted))
+        .where(any_of(tickets.c.conversation_key, wanted))
         .order_by(tickets.c.conversation_key, tickets.c.id.desc())
     )
     return [dict(r) for r in rows.mappings()]
@@ -86,7 +96,7 @@ async def lock_tickets(session: AsyncSession, ids: Iterable[int]) -> list[dict[s
         return []
     rows = await session.execute(
         select(tickets)
-        .where(tickets.c.id.in_(wanted))
+        .where(any_of(tickets.c.id, wanted))
         .order_by(tickets.c.id)
         .with_for_update(key_share=True)
     )

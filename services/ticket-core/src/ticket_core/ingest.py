@@ -244,6 +244,7 @@ async def _write(
     await routing.write_after_insert(session, result.audit, now)
 
     message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
+    opened_ids = {t["id"] for t in opened}
     rows = []
     touched: dict[int, Ticket] = {}
     answered: set[int] = set()  # tickets an agent's mail gave a (first) response
@@ -253,7 +254,7 @@ async def _write(
             rows.append(_comment(catalog, step, message_id, result))
             if not message.auto_submitted and rows[-1]["kind"] == MessageKind.PUBLIC_REPLY:
                 answered.add(ticket["id"])
-            if ticket["id"] not in {t["id"] for t in opened}:
+            if ticket["id"] not in opened_ids:
                 touched[ticket["id"]] = ticket
             continue
         rows.append({**message_row(message, ticket["id"], step.contact_id), "id": message_id})
@@ -282,7 +283,7 @@ async def _write(
                         previous_status=previous,
                     )
                 )
-            if ticket["id"] not in {t["id"] for t in opened}:
+            if ticket["id"] not in opened_ids:
                 touched[ticket["id"]] = ticket
         result.events.append(
             event(catalog, TicketEventKind.MESSAGE_ADDED, ticket, message, message_id=message_id)

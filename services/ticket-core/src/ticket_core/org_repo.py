@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import TicketStatus as Category
 from .models_org import agents, company_domains, group_members
-from .repository import contacts, tickets
+from .repository import any_of, contacts, tickets
 
 # Tickets in these categories still need their responsible agent.
 UNFINISHED = (Category.OPEN.value, Category.PENDING.value)
@@ -22,7 +22,7 @@ async def companies_by_domain(session: AsyncSession, domains: Iterable[str]) -> 
         return {}
     rows = await session.execute(
         select(company_domains.c.domain, company_domains.c.company_id).where(
-            company_domains.c.domain.in_(wanted)
+            any_of(company_domains.c.domain, wanted)
         )
     )
     return {str(d): int(c) for d, c in rows}
@@ -114,7 +114,7 @@ async def active_agents_by_email(session: AsyncSession, emails: Iterable[str]) -
         return {}
     rows = await session.execute(
         select(agents.c.email, agents.c.id).where(
-            agents.c.email.in_(wanted),
+            any_of(agents.c.email, wanted),
             agents.c.active.is_(True),  # stored lower-case
         )
     )

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
-from helpdesk_common.broker import publish_many
+from helpdesk_common.broker import publish_encoded
 from helpdesk_common.logs import get_logger
 from helpdesk_common.topics import ALL_TOPICS, Topic
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,8 +53,13 @@ class OutboxRelay:
                 by_topic.setdefault(topic_name, []).append(payload)
             for topic_name, payloads in by_topic.items():
                 topic = _TOPICS[topic_name]
-                records = [topic.record.model_validate_json(p) for p in payloads]
-                await publish_many(self._broker, topic, records, producer=self._producer)
+                # validated (key, correlation id, and a row must still be a record), then
+                # published as stored
+                items = [
+                    (topic.record.model_validate_json(data), data)
+                    for data in (p.encode() for p in payloads)
+                ]
+                await publish_encoded(self._broker, topic, items, producer=self._producer)
             await repo.delete_outbox(session, [r[0] for r in rows])
             return len(rows)
 

@@ -239,6 +239,14 @@ def _leaf_holds(leaf: Leaf, actual: Any) -> bool:
     return bool(actual < value)  # lt
 
 
+def scopes(condition: Condition) -> set[str]:
+    """The context scopes (``ticket``, ``contact``, ``company``, ``message``, ``event``) the
+    condition reads: the others need not be loaded to evaluate it."""
+    if isinstance(condition, Leaf):
+        return {condition.field.partition(".")[0]}
+    return set().union(*(scopes(c) for c in condition.items))
+
+
 def matches(condition: Condition, context: Mapping[str, Mapping[str, Any] | None]) -> bool:
     """Whether the condition holds for the context (scope -> field values)."""
     if isinstance(condition, Leaf):

@@ -36,7 +36,7 @@ from . import workflow_repo as wrepo
 from .audit import SYSTEM
 from .models import MessageKind
 from .trigger_actions import ActionError, parse_actions
-from .trigger_conditions import ConditionError, matches, parse
+from .trigger_conditions import ConditionError, matches, parse, scopes
 from .trigger_executor import ExecutorSettings, Provenance, execute
 
 log = get_logger(__name__)
@@ -187,8 +187,13 @@ async def handle_events(
     locked = await wrepo.lock_tickets(session, {event.ticket_id for event, _ in work})
     # The locked rows are the tickets as their writers (and anything since) left them; the
     # context rows of every event come in three statements for the whole batch.
+    # Only what the conditions read: the built-in triggers look at the ticket alone.
+    read = {scope for _, triggers in work for t in triggers for scope in scopes(t.condition)}
     contacts, companies, messages = await trepo.context_rows_many(
-        session, locked, [e.message_id for e, _ in work if e.message_id is not None]
+        session,
+        locked,
+        [e.message_id for e, _ in work if e.message_id is not None] if "message" in read else [],
+        people=bool(read & {"contact", "company"}),
     )
     changed: set[int] = set()  # tickets a trigger of this batch changed: read them again
     for event, triggers in work:
@@ -213,6 +218,11 @@ async def handle_events(
                 "event": event_context(event),
             }
         chosen = [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
+        if chosen and context["message"] is None and event.message_id is not None:
+            _, _, found = await trepo.context_rows_many(
+                session, {}, [event.message_id], people=False
+            )
+            context["message"] = found.get(event.message_id)
         message = context["message"] or {}
         for trigger in chosen:
             if not await trepo.claim_firing(session, trigger.id, event.event_id, event.ticket_id):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models_org import companies
 from .models_triggers import firings, time_checks, triggers
-from .repository import contacts, messages, tickets
+from .repository import any_of, contacts, messages, tickets
 
 
 async def enabled_triggers(session: AsyncSession, events: Sequence[str]) -> list[dict[str, Any]]:
@@ -114,27 +114,38 @@ async def context_rows(
 
 
 async def context_rows_many(
-    session: AsyncSession, tickets_by_id: dict[int, dict[str, Any]], message_ids: Sequence[int]
+    session: AsyncSession,
+    tickets_by_id: dict[int, dict[str, Any]],
+    message_ids: Sequence[int],
+    *,
+    people: bool = True,
 ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
     """The contacts, companies and messages (by id) of a batch's tickets and events: three
-    statements for the whole batch instead of three per event."""
-    contact_ids = {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")}
+    statements for the whole batch instead of three per event. ``people=False`` skips the
+    contacts and companies (no condition reads them)."""
+    contact_ids = (
+        {t["contact_id"] for t in tickets_by_id.values() if t.get("contact_id")} if people else ()
+    )
     found_contacts: dict[int, dict[str, Any]] = {}
     if contact_ids:
-        rows = await session.execute(select(contacts).where(contacts.c.id.in_(contact_ids)))
+        rows = await session.execute(select(contacts).where(any_of(contacts.c.id, contact_ids)))
         found_contacts = {int(r["id"]): dict(r) for r in rows.mappings()}
     company_ids = {
         t.get("company_id")
         or (found_contacts.get(t.get("contact_id") or 0) or {}).get("company_id")
         for t in tickets_by_id.values()
     } - {None}
+    if not people:
+        company_ids = set()
     found_companies: dict[int, dict[str, Any]] = {}
     if company_ids:
-        rows = await session.execute(select(companies).where(companies.c.id.in_(company_ids)))
+        rows = await session.execute(select(companies).where(any_of(companies.c.id, company_ids)))
         found_companies = {int(r["id"]): dict(r) for r in rows.mappings()}
     found_messages: dict[int, dict[str, Any]] = {}
     if message_ids:
-        rows = await session.execute(select(messages).where(messages.c.id.in_(set(message_ids))))
+        rows = await session.execute(
+            select(messages).where(any_of(messages.c.id, set(message_ids)))
+        )
         found_messages = {int(r["id"]): dict(r) for r in rows.mappings()}
     return found_contacts, found_companies, found_messages
 
@@ -148,7 +159,7 @@ async def message_kinds(
     rows = await session.execute(
         select(
             messages.c.id, messages.c.kind, messages.c.auto_submitted, messages.c.is_bounce
-        ).where(messages.c.id.in_(list(set(message_ids))))
+        ).where(any_of(messages.c.id, set(message_ids)))
     )
     return {int(r["id"]): dict(r) for r in rows.mappings()}
 
