@@ -75,9 +75,7 @@ def ticket_links_router(kit: ConsoleKit) -> APIRouter:
                     return await add_link(db, ticket_id, kind, other_id, actor, now)
                 if work == "remove":
                     return await remove_link(db, ticket_id, kind, other_id, actor, now)
-                return await merge_ticket(
-                    db, ticket_id, other_id, actor, now, kit.auto_close_after
-                )
+                return await merge_ticket(db, ticket_id, other_id, actor, now, kit.auto_close_after)
         except LinkError as exc:
             raise Refused(422, str(exc)) from exc
         except TicketMissing as exc:
