@@ -165,10 +165,24 @@ class ConsoleKit:
             raise ConsoleError(status_code=403, detail="the form is stale: reload the page")
         return form
 
-    async def may_see(self, agent: ConsoleAgent, ticket_id: int) -> None:
-        """404 unless the agent may see the ticket (a specialist: the ones that concern them)."""
+    async def may_read(self, agent: ConsoleAgent, ticket_id: int) -> None:
+        """404 unless the agent may read the ticket: a specialist, the ones that concern
+        them and the tickets one link away from those (the REST API's read rule)."""
+        if agent.sees_every_ticket:
+            return
+        async with self.sessions() as db:
+            if not await ticket_visibility.can_read(db, agent.id, ticket_id):
+                raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
+
+    async def may_change(self, agent: ConsoleAgent, ticket_id: int) -> None:
+        """404 unless the agent may change the ticket (reply, note, fields, links): a
+        specialist, only the tickets that concern them (the REST API's write rule)."""
         if agent.sees_every_ticket:
             return
         async with self.sessions() as db:
             if not await ticket_visibility.can_see(db, agent.id, ticket_id):
                 raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
+
+    async def may_see(self, agent: ConsoleAgent, ticket_id: int) -> None:
+        """The write check (``may_change``); kept for the pages that call it by this name."""
+        await self.may_change(agent, ticket_id)

@@ -55,7 +55,7 @@ def presence_router(kit: ConsoleKit, redis: Redis, config: DeskConfig | None = N
     async def heartbeat(request: Request, ticket_id: int) -> Response:
         agent = await kit.logged_in(request)
         await kit.checked_form(request, agent)
-        await kit.may_see(agent, ticket_id)
+        await kit.may_read(agent, ticket_id)  # viewing, not changing
         try:
             presence = await desk.heartbeat(ticket_id, agent.id)
         except PresenceRefused as exc:

@@ -27,7 +27,7 @@ from ..escalation import EscalationConflict, escalate
 from ..inbound_rows import SENDER_NAME
 from ..replies import ReplyError, ReplyRequest, TicketNotFound, add_reply
 from ..workflow import KEEP, ChangeRequest, WorkflowError, apply_changes
-from . import phone_tickets, ticket_repo, views
+from . import phone_tickets, ticket_links_view, ticket_repo, views
 from .console_auth import ConsoleAgent, NotLoggedIn
 from .forms import (
     PREFIX,
@@ -48,7 +48,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     # --- the ticket page ------------------------------------------------------------
 
     async def ticket_context(agent: ConsoleAgent, ticket_id: int) -> dict[str, Any]:
-        await kit.may_see(agent, ticket_id)
+        await kit.may_read(agent, ticket_id)
         async with kit.sessions() as db:
             ticket = await ticket_detail(db, ticket_id)  # 404 when missing
             await ticket_fields.hide_attributes(db, [ticket], agent.id)
@@ -65,6 +65,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
                 agent.sees_every_ticket,
             )
             escalation = await open_escalation(db, ticket_id)
+            links = await ticket_links_view.panel(db, ticket_id, agent)
         thread = [
             {
                 **m.model_dump(),
@@ -84,6 +85,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
             "canned": canned,
             "similar": similar,
             "escalation": escalation,
+            "links": links,
             "sla": views.sla_countdown(row, datetime.now(UTC)),
             "reply_channels": views.REPLY_CHANNELS,
             "default_channel": views.default_reply_channel(ticket.channel),
@@ -147,7 +149,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     async def reply(request: Request, ticket_id: int) -> Response:
         agent = await kit.logged_in(request)
         form = await kit.checked_form(request, agent)
-        await kit.may_see(agent, ticket_id)
+        await kit.may_change(agent, ticket_id)
         text = str(form.get("text") or "")
         internal = form.get("mode") == "note"
         resolve = form.get("action") == "send_resolve"
@@ -213,7 +215,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     async def change(request: Request, ticket_id: int) -> Response:
         agent = await kit.logged_in(request)
         form = await kit.checked_form(request, agent)
-        await kit.may_see(agent, ticket_id)
+        await kit.may_change(agent, ticket_id)
         pending_until: datetime | None = None
         raw_until = str(form.get("pending_until") or "").strip()
         if raw_until:
@@ -254,7 +256,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     async def escalate_ticket(request: Request, ticket_id: int) -> Response:
         agent = await kit.logged_in(request)
         form = await kit.checked_form(request, agent)
-        await kit.may_see(agent, ticket_id)
+        await kit.may_change(agent, ticket_id)
         group_id = int_field(form, "group_id")
         note = str(form.get("note") or "").strip()
         if group_id is None or not note or len(note) > 20_000:
@@ -289,7 +291,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
     async def canned(request: Request, ticket_id: int) -> Response:
         """The reply box filled with a canned response for this ticket (HTMX)."""
         agent = await kit.logged_in(request)
-        await kit.may_see(agent, ticket_id)
+        await kit.may_change(agent, ticket_id)  # fills the reply box
         canned_id = int_field(request.query_params, "canned_id")
         draft = request.query_params.get("text", "")[:_MAX_TEXT]
         text = draft

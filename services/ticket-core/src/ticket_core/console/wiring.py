@@ -31,6 +31,7 @@ from .settings_routes import settings_router
 from .settings_routing_routes import routing_settings_router
 from .settings_sla_routes import sla_settings_router
 from .settings_trigger_routes import trigger_settings_router
+from .ticket_links_routes import ticket_links_router
 from .ticket_routes import ticket_router
 
 
@@ -48,6 +49,7 @@ def console_routers(
         session_router(kit, guard),
         inbox_router(kit),
         new_ticket_router(kit),  # before ticket_router: /tickets/new is not a ticket id
+        ticket_links_router(kit),  # the ticket page's links and merge
         ticket_router(kit),
         dashboard_router(kit),
         branding_router(kit),
