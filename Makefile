@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: up test test-servers env lint bench bench-gateway bench-e2e bench-notify clean vendor-htmx
+.PHONY: up test test-servers env lint bench bench-gateway bench-e2e bench-notify clean vendor-htmx fuzz
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -52,6 +52,13 @@ bench-e2e: env
 ## Notifications/s fanned out (email to an SMTP sink + SMS to fake Twilio) vs raw aiokafka (~3 min).
 bench-notify: env
 	$(PY) -m bench.notify
+
+## Coverage-guided fuzzing with atheris, not part of the tests: each harness in fuzz/ runs
+## FUZZ_SECONDS (60) s; corpora and crash files go to .data/fuzz/<harness>/ (docs/hostile-input.md).
+FUZZ_SECONDS ?= 60
+fuzz: env
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) fuzz/mime.py
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) fuzz/webhooks.py
 
 clean:
 	rm -rf .data .venv .tools

@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,8 +47,8 @@ from aiosmtpd.controller import Controller
 from devstack.fake_providers import FakeTelegram, FakeViber, FakeVk
 from devstack.probes import produce_records
 from devstack.processes import Child, free_port
-from devstack.services import SERVICES, wait_ready
-from devstack.stack import Stack, StackConfig
+from devstack.services import wait_ready
+from devstack.stack import Stack
 from devstack.test_system import (
     TWILIO_SID,
     TWILIO_TOKEN,
@@ -78,6 +75,7 @@ from ticket_core.ingest import ingest_batch
 from ticket_core.workflow import ChangeRequest, apply_changes
 
 from . import machine
+from .own_stack import run_on_own_stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
 MEASURED_TYPE = "agent.sla_breached"
@@ -440,50 +438,8 @@ def print_report(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)  # always our own servers: the figures must be comparable
     os.environ["NOTIFIER_SMTP_HOST"] = "127.0.0.1"  # our sink, not the stack's mail catcher
-    started = datetime.now(UTC)
-    run = "ntf" + started.strftime("%Y%m%dT%H%M%S")
-    facts = machine.machine_facts()
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-notify-"))
-    stack = Stack(
-        StackConfig(
-            data_dir=data_dir,
-            pg_port=free_port(),
-            redis_port=free_port(),
-            kafka_port=free_port(),
-            service_ports={s.name: free_port() for s in SERVICES},
-            fsync=True,
-            persistent_redis=False,
-        )
-    )
-    try:
-        print(f"Starting infrastructure in {data_dir} ...", flush=True)
-        stack.start_infra()
-        phases = asyncio.run(run_phases(stack, args, run))
-    finally:
-        stack.stop()
-        if args.keep_data:
-            print(f"Data and logs kept in {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    facts["load_average_end"] = machine.load_average()
-    result = {
-        "benchmark": "notify",
-        "run": run,
-        "started_utc": started.isoformat(),
-        "machine": facts,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        **phases,
-        "summary": summarise(phases),
-    }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"notify-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print_report(result)
-    print(f"\nResult written to {path}")
-    return 0
+    return run_on_own_stack("notify", "ntf", args, run_phases, summarise, print_report)
 
 
 if __name__ == "__main__":

@@ -17,23 +17,16 @@ Prints machine facts and the figures, and writes ``bench/results/pipeline-<UTC>.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import shutil
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from devstack.probes import produce_records
-from devstack.processes import free_port
-from devstack.services import SERVICES
-from devstack.stack import Stack, StackConfig
+from devstack.stack import Stack
 from helpdesk_common.topics import INBOUND_MESSAGES
 
 from . import bare, machine, service_run
+from .own_stack import run_on_own_stack
 from .report import print_report
 from .stack_setup import enable_commit_timestamps
 from .workload import Workload
@@ -176,50 +169,9 @@ def summarise(phases: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)  # always our own servers: the figures must be comparable
-    started = datetime.now(UTC)
-    run = "bench" + started.strftime("%Y%m%dT%H%M%S")
-    facts = machine.machine_facts()
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    stack = Stack(
-        StackConfig(
-            data_dir=data_dir,
-            pg_port=free_port(),
-            redis_port=free_port(),
-            kafka_port=free_port(),
-            service_ports={s.name: free_port() for s in SERVICES},
-            fsync=True,
-            persistent_redis=False,
-        )
+    return run_on_own_stack(
+        "pipeline", "bench", args, run_phases, summarise, print_report, enable_commit_timestamps
     )
-    try:
-        print(f"Starting infrastructure in {data_dir} ...", flush=True)
-        stack.start_infra()
-        enable_commit_timestamps(stack)
-        phases = asyncio.run(run_phases(stack, args, run))
-    finally:
-        stack.stop()
-        if args.keep_data:
-            print(f"Data and logs kept in {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    facts["load_average_end"] = machine.load_average()
-    result = {
-        "benchmark": "pipeline",
-        "run": run,
-        "started_utc": started.isoformat(),
-        "machine": facts,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        **phases,
-        "summary": summarise(phases),
-    }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"pipeline-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print_report(result)
-    print(f"\nResult written to {path}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ scales how many.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from faults_helpers import SEED, telegram_update
+from fuzz_strategies import BODIES, JSON, body_of, mutated
 from gateway.webform import build_raw_record, parse_fields
 from helpdesk_common.consuming import default_is_transient
 from helpdesk_common.records import Channel, InboundMessage, RawWebhook
@@ -134,66 +134,6 @@ PARSERS: dict[Channel, Callable[[RawWebhook], object]] = {
     Channel.VIBER: viber.parse,
     Channel.VK: vk.parse,
 }
-
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats()
-    | st.text(max_size=12)
-    | st.sampled_from(["", "0", "-1", "1e999", "https://x/y", "\x00", "private", "photo"])
-)
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn, seeds: list[dict[str, Any]]) -> Any:
-    """A valid payload with one to four of its fields replaced, retyped or deleted."""
-    value: Any = copy.deepcopy(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 4))):
-        path = draw(st.sampled_from(_paths(value)))
-        if not path:
-            value = draw(JSON) if draw(st.integers(0, 9)) == 0 else value
-            continue
-        parent = value
-        for step in path[:-1]:
-            parent = parent[step]
-        action = draw(st.sampled_from(["replace", "scalar", "delete", "wrap"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "wrap":
-            parent[path[-1]] = [parent[path[-1]]]
-        else:
-            parent[path[-1]] = draw(JSON if action == "replace" else SCALARS)
-    return value
-
-
-def body_of(value: Any) -> str:
-    return json.dumps(value, allow_nan=True)
-
-
-BODIES = st.one_of(
-    st.text(max_size=200),  # not JSON at all, or JSON of the wrong kind
-    JSON.map(body_of),
-    st.integers(1, 20_000).map(lambda depth: "[" * depth),  # nesting bombs
-    st.integers(1, 20_000).map(lambda depth: '{"a":' * depth),
-)
 
 
 def check_messenger(channel: Channel, body: str) -> None:

@@ -9,8 +9,8 @@ Bots and web forms are chosen so that their raw records cover all 8 partitions: 
 record's key is ``<channel>:<account>``, so one account alone would keep one
 messenger-ingest replica idle, whatever the assignment.
 
-(telephony is left out: see docs/proof.md. email-ingest replicas share mailboxes through
-the Redis lease: tests/email/test_email_faults.py.)
+(telephony: tests/faults/test_telephony_replicas.py. email-ingest replicas share mailboxes
+through the Redis lease: tests/email/test_email_faults.py.)
 """
 
 from __future__ import annotations

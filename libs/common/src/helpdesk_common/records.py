@@ -201,8 +201,9 @@ class CallKind(StrEnum):
     COMPLETED = "completed"
 
 
-class CallEvent(Record):
-    """A telephony event. Key: ``phone:<caller E.164>``."""
+class CallEvent(Record, NoNulModel):
+    """A telephony event. Key: ``phone:<caller E.164>``. NUL characters (a PBX's numbers
+    or names) are dropped like in ``InboundMessage``."""
 
     schema_name: ClassVar[str] = "call_event"
 

@@ -71,6 +71,10 @@ class _CachingHeaderRegistry(HeaderRegistry):
 
 _REGISTRY = _CachingHeaderRegistry()
 POLICY = email.policy.default.clone(header_factory=_REGISTRY)
+# Writing a parsed part back out must not refold its headers: CPython 3.11's folding of
+# MIME parameters (_fold_mime_parameters) can loop forever on a hostile header (found by
+# fuzz/mime.py), which would hang the poller and, after the lease moved, the next one.
+UNFOLDED = POLICY.clone(max_line_length=None)
 
 
 def clear_header_cache() -> None:
@@ -236,10 +240,10 @@ def message_bytes(part: Message) -> bytes:
         if not isinstance(sub, Message):
             continue
         try:
-            chunks.append(sub.as_bytes())
+            chunks.append(sub.as_bytes(policy=UNFOLDED))
         except Exception:
             try:
-                chunks.append(sub.as_string().encode("utf-8", errors="replace"))
+                chunks.append(sub.as_string(policy=UNFOLDED).encode("utf-8", errors="replace"))
             except Exception:
                 continue
     return b"\n".join(chunks)

@@ -32,7 +32,7 @@ def _fields(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type.startswith("application/json"):
         try:
             value = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a nesting bomb ("[[[[...")
             return {}
         return value if isinstance(value, dict) else {}
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -73,6 +73,9 @@ class SmsHandler:
     async def _fetch(
         self, account: ChannelAccount | None, ref: MediaRef, skipped: AttachmentRef
     ) -> AttachmentRef:
+        unusable = sms.unusable_media_url(ref.ref)
+        if unusable is not None:  # a damaged link: no use retrying it until the deadline
+            return skipped.model_copy(update={"skipped_reason": unusable})
         sid = account.config.get("account_sid") if account else None
         token = account.secret(AUTH_TOKEN) if account else None
         auth = (str(sid), token) if sid and token else None
