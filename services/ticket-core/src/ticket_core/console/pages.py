@@ -23,7 +23,7 @@ STATIC = HERE / "static"
 
 def _environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
+        loader=FileSystemLoader([HERE / "templates", HERE.parent / "shared_templates"]),
         autoescape=True,  # every {{ }} is escaped; customer HTML goes through |safe_html
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -28,7 +28,7 @@ def _when(moment: datetime | None) -> str:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
+        loader=FileSystemLoader([HERE / "templates", HERE.parent / "shared_templates"]),
         autoescape=True,  # every {{ }} is escaped; message HTML goes through |safe_html
         undefined=StrictUndefined,
         trim_blocks=True,
