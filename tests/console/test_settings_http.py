@@ -13,12 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
+from ticket_core.console.branding_routes import branding_router
 from ticket_core.console.kit import ConsoleKit
+from ticket_core.console.settings_canned_routes import canned_settings_router
 from ticket_core.console.settings_channel_routes import settings_channel_router
 from ticket_core.console.settings_menu import SETTINGS_MENU
+from ticket_core.console.settings_notification_routes import notification_settings_router
 from ticket_core.console.settings_people_routes import settings_people_router
 from ticket_core.console.settings_routes import settings_router
+from ticket_core.console.settings_routing_routes import routing_settings_router
+from ticket_core.console.settings_sla_routes import sla_settings_router
+from ticket_core.console.settings_trigger_routes import trigger_settings_router
 
+from . import test_settings_rules_roles as rules_roles
 from .console_helpers import PASSWORD, Console, unique
 
 SAMPLE = {
@@ -75,12 +82,41 @@ async def non_admins(console: Console) -> AsyncIterator[dict[str, tuple[httpx.As
         await manager.__aexit__(None, None, None)
 
 
-def test_the_role_list_covers_every_settings_route() -> None:
-    paths = {path for _, path in ROUTES}
-    assert "/console/settings" in paths
+def _every_settings_route() -> set[tuple[str, str]]:
+    """(method, path template) of every ``/console/settings`` route of every console router."""
+    kit = ConsoleKit(SimpleNamespace(console_push_url=None), None, None, None)  # type: ignore[arg-type]
+    builders = (
+        settings_router,
+        settings_people_router,
+        settings_channel_router,
+        routing_settings_router,
+        sla_settings_router,
+        trigger_settings_router,
+        notification_settings_router,
+        canned_settings_router,
+        branding_router,
+    )
+    return {
+        (method, route.path)  # type: ignore[attr-defined]
+        for build in builders
+        for route in build(kit).routes
+        if route.path.startswith("/console/settings")  # type: ignore[attr-defined]
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+
+
+def test_the_role_lists_cover_every_settings_route() -> None:
+    """Each settings route is refused to non-administrators by this file's test, by
+    test_settings_rules_roles.py (part B) or by the branding test."""
+    checked = {(m, p) for m, p in ROUTES}
+    checked |= {("GET", "/console" + p) for p in rules_roles.GET_PAGES}
+    checked |= {("POST", "/console" + p) for p in rules_roles.POSTS}
+    checked |= {("GET", "/console/settings/branding"), ("POST", "/console/settings/branding")}
+    for method, template in _every_settings_route():
+        pattern = re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(template)) + "$")
+        assert any(m == method and pattern.match(p) for m, p in checked), (method, template)
     for entry in SETTINGS_MENU:
-        assert entry.url in paths, entry
-    assert len(ROUTES) >= 25
+        assert ("GET", entry.url) in checked, entry
 
 
 async def _names(console: Console) -> set[str]:

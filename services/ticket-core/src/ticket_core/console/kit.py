@@ -8,25 +8,23 @@ get ``HX-Redirect``) and renders errors as pages, never as a bare 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.logs import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from .. import ticket_visibility
 from ..access import AgentAccess
 from ..models_org import AgentRole
 from ..outbox import OutboxRelay
+from ..page_routes import page_route_class
 from ..replies import ReplySettings
 from ..settings import TicketCoreSettings
 from .branding_view import BrandingView
@@ -38,60 +36,25 @@ from .security import CSRF_FIELD, CSRF_HEADER, same_token, security_headers
 log = get_logger(__name__)
 
 
-def login_redirect(request: Request) -> Response:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    location = f"{PREFIX}/login?" + urlencode({"next": target})
-    if request.headers.get("hx-request"):
-        return Response(status_code=200, headers={"HX-Redirect": location})
-    return RedirectResponse(location, status_code=303)
-
-
 def console_route_class(push_url: str | None, looks: BrandingView | None = None) -> type[APIRoute]:
-    headers = security_headers(push_url)
-
-    def error_page(request: Request, status: int, detail: str, agent: Any) -> Response:
-        context = {"status": status, "detail": detail}
+    async def error_page(request: Request, status: int, detail: str) -> Response:
         return render(
             request,
             "error.html",
-            context,
-            agent=agent,
+            {"status": status, "detail": detail},
+            agent=getattr(request.state, "console_agent", None),
             push_url=push_url,
             status_code=status,
             branding=looks.current if looks else None,
         )
 
-    class ConsoleRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            original = super().get_route_handler()
-
-            async def handler(request: Request) -> Response:
-                try:
-                    if looks is not None:
-                        await looks.refresh()  # the branding pages show (cached)
-                    response = await original(request)
-                except NotLoggedIn:
-                    response = login_redirect(request)
-                except RequestValidationError:
-                    response = error_page(request, 422, "the request is malformed", None)
-                except HTTPException as exc:
-                    agent = getattr(request.state, "console_agent", None)
-                    response = error_page(request, exc.status_code, str(exc.detail), agent)
-                except Exception:
-                    log.exception("console_page_failed", path=request.url.path)
-                    response = error_page(request, 500, "something went wrong on our side", None)
-                for name, value in headers.items():
-                    if name == "Cache-Control":
-                        response.headers.setdefault(name, value)  # static files cache
-                    else:
-                        response.headers[name] = value
-                return response
-
-            return handler
-
-    return ConsoleRoute
+    return page_route_class(
+        prefix=PREFIX,
+        headers=security_headers(push_url),
+        not_logged_in=NotLoggedIn,
+        error_page=error_page,
+        before=looks.refresh if looks is not None else None,  # the branding pages show
+    )
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,18 @@ so an agent's token is unknown here and a contact's token is unknown to the cons
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.logs import get_logger
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from .. import portal_repo
 from ..console.security import same_token, security_headers
@@ -35,6 +32,7 @@ from ..desk_settings import Branding
 from ..desk_settings_repo import branding
 from ..login_guard import LoginGuard
 from ..outbox import OutboxRelay
+from ..page_routes import page_route_class
 from ..portal_auth import PORTAL_COOKIE
 from ..portal_repo import PortalUser
 from ..settings import TicketCoreSettings
@@ -62,16 +60,6 @@ class Visitor:
         return self.user.access == "company" and self.user.company_id is not None
 
 
-def login_redirect(request: Request) -> Response:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    location = f"{PREFIX}/login?" + urlencode({"next": target})
-    if request.headers.get("hx-request"):
-        return Response(status_code=200, headers={"HX-Redirect": location})
-    return RedirectResponse(location, status_code=303)
-
-
 @dataclass(frozen=True)
 class PortalKit:
     settings: TicketCoreSettings
@@ -91,37 +79,12 @@ class PortalKit:
         return timedelta(seconds=self.settings.auto_close_after_seconds)
 
     def route_class(self) -> type[APIRoute]:
-        headers = security_headers(None)
-        kit = self
-
-        class PortalRoute(APIRoute):
-            def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-                original = super().get_route_handler()
-
-                async def handler(request: Request) -> Response:
-                    try:
-                        response = await original(request)
-                    except NotLoggedIn:
-                        response = login_redirect(request)
-                    except RequestValidationError:
-                        response = await kit.error_page(request, 422, "the request is malformed")
-                    except HTTPException as exc:
-                        response = await kit.error_page(request, exc.status_code, str(exc.detail))
-                    except Exception:
-                        log.exception("portal_page_failed", path=request.url.path)
-                        response = await kit.error_page(
-                            request, 500, "something went wrong on our side"
-                        )
-                    for name, value in headers.items():
-                        if name == "Cache-Control":
-                            response.headers.setdefault(name, value)  # static files cache
-                        else:
-                            response.headers[name] = value
-                    return response
-
-                return handler
-
-        return PortalRoute
+        return page_route_class(
+            prefix=PREFIX,
+            headers=security_headers(None),
+            not_logged_in=NotLoggedIn,
+            error_page=self.error_page,
+        )
 
     def router(self) -> APIRouter:
         """A router under ``/portal`` whose routes get the portal's route class."""
