@@ -68,6 +68,8 @@ async def test_reorder_priorities_with_buttons_and_drag(console: Console) -> Non
     admin = await console.agent("administrator")
     before = await _priority_ids(console)
     assert len(before) >= 3
+    listed = (await console.api.get("/api/v1/priorities", params={"limit": 200})).json()
+    seeded = {int(p["id"]): int(p["position"]) for p in listed["items"]}
     opened = await console.log_in(admin)
     page = opened.page
     try:
@@ -99,12 +101,12 @@ async def test_reorder_priorities_with_buttons_and_drag(console: Console) -> Non
         assert not opened.errors
     finally:
         await opened.close()
-        restore = await console.api.get("/api/v1/priorities")  # back to the seeded order
-        assert restore.status_code == 200
-        for index, priority_id in enumerate(before):
-            await console.api.patch(
-                f"/api/v1/priorities/{priority_id}", json={"position": (len(before) - index) * 10}
+        # Back to the exact positions the other tests' priorities are ranked against.
+        for priority_id, position in seeded.items():
+            restored = await console.api.patch(
+                f"/api/v1/priorities/{priority_id}", json={"position": position}
             )
+            assert restored.status_code == 200, restored.text
 
 
 async def test_create_an_agent_who_then_logs_in(console: Console) -> None:

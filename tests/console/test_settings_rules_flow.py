@@ -271,6 +271,7 @@ async def test_trigger_made_on_the_page_tags_a_new_ticket(
 
 async def test_notification_template_edit_preview_and_refusals(console: Console) -> None:
     key = "contact.ticket_resolved"
+    original = (await console.api.get(f"/api/v1/notifications/types/{key}")).json()
     opened = await console.log_in(await console.agent("administrator"))
     page = opened.page
     marker = unique("Solved ")
@@ -308,6 +309,10 @@ async def test_notification_template_edit_preview_and_refusals(console: Console)
         assert opened.errors == []
     finally:
         await opened.close()
+        # The template as it was: the notification tests that run later read its subject.
+        kept = {k: original[k] for k in ("subject", "body", "sms", "enabled", "email_on")}
+        restored = await console.api.patch(f"/api/v1/notifications/types/{key}", json=kept)
+        assert restored.status_code == 200, restored.text
 
 
 async def test_canned_response_made_on_the_page_is_in_the_ticket_picker(
