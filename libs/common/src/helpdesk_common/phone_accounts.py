@@ -14,7 +14,9 @@ webhook URL).
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -22,6 +24,10 @@ from .phone_numbers import DEFAULT_MATCH_DIGITS
 
 PASSWORD = "password"
 WEBHOOK_TOKEN = "webhook_token"
+# Where the gateway takes a PBX's webhooks: ``<gateway>/webhooks/pbx/<account>/<token>``.
+PBX_WEBHOOK_PREFIX = "/webhooks/pbx"
+# Simple Calls close codes (4001-4007 are licence problems).
+SIMPLE_CALLS_CLOSE_REASONS = {4008: "authentication failed", 4009: "extension connected elsewhere"}
 AnsweredRule = Literal["open_or_new", "open_only", "new"]
 MissedRule = Literal["call_back", "open_or_call_back", "open_only"]
 
@@ -67,3 +73,29 @@ def check_phone_account(config: dict[str, Any], secrets: dict[str, str]) -> Phon
     if not secrets.get(needed):
         raise InvalidPhoneAccount(f"{parsed.kind} accounts need secrets: {needed}")
     return parsed
+
+
+def simple_calls_url(config: PhoneAccountConfig, password: str) -> str:
+    """The URL a Simple Calls client opens: the password (base64) is its authentication."""
+    query = {
+        "CID": base64.b64encode(password.encode()).decode(),
+        "CT": config.client_type,
+        "GID": config.group,
+        "PhoneNumber": "",
+        "BroadcastEventsMask": "0",
+        "BroadcastGroup": config.group,
+        "PzProtocolVersion": "2",
+    }
+    return f"{str(config.url).rstrip('/')}/?{urlencode(query)}"
+
+
+def simple_calls_close_reason(code: int | None) -> str:
+    """What a Simple Calls server means by closing with ``code``."""
+    if code in SIMPLE_CALLS_CLOSE_REASONS:
+        return SIMPLE_CALLS_CLOSE_REASONS[code]
+    return "licence problem" if code and 4001 <= code <= 4007 else "closed"
+
+
+def pbx_webhook_path(account: str, token: str) -> str:
+    """The gateway path a PBX posts its call events to (``gateway/pbx_routes.py``)."""
+    return f"{PBX_WEBHOOK_PREFIX}/{quote(account, safe='')}/{quote(token, safe='')}"

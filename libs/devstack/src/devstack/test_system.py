@@ -152,6 +152,8 @@ def service_env(fakes: Fakes, ports: dict[str, int], smtp_port: int) -> dict[str
             "TICKET_CORE_TELEGRAM_API_BASE_URL": fakes.telegram.base_url,
             "TICKET_CORE_VIBER_API_BASE_URL": f"{fakes.viber.base_url}/pa",
             "TICKET_CORE_VK_API_BASE_URL": fakes.vk.base_url,
+            # "Test connection" of a PBX webhook account shows this address
+            "TICKET_CORE_GATEWAY_PUBLIC_URL": PUBLIC_GATEWAY_URL,
             # the console's pages open the gateway's agent WebSocket (docs/console.md)
             "TICKET_CORE_CONSOLE_PUSH_URL": f"ws://127.0.0.1:{ports['gateway']}/ws/agents",
         },

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from helpdesk_common.phone_accounts import WEBHOOK_TOKEN
+from helpdesk_common.phone_accounts import PBX_WEBHOOK_PREFIX, WEBHOOK_TOKEN
 from helpdesk_common.phone_numbers import DEFAULT_MATCH_DIGITS, same_number
 from helpdesk_common.records import Channel
 
@@ -51,7 +51,7 @@ def blocked(config: dict[str, Any], body: bytes, content_type: str) -> bool:
 
 
 def pbx_router(edge: WebhookEdge, settings: GatewaySettings, broker: KafkaBroker) -> APIRouter:
-    router = APIRouter(prefix="/webhooks/pbx", tags=["webhooks"])
+    router = APIRouter(prefix=PBX_WEBHOOK_PREFIX, tags=["webhooks"])
 
     @router.post("/{account}/{token}")
     async def pbx(request: Request, account: str, token: str) -> JSONResponse:

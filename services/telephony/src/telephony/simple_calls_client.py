@@ -11,14 +11,17 @@ close codes 4001-4007 (licence) and 4008 (authentication) are logged as such.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from helpdesk_common.logs import get_logger
-from helpdesk_common.phone_accounts import PhoneAccountConfig
+from helpdesk_common.phone_accounts import (
+    SIMPLE_CALLS_CLOSE_REASONS,
+    PhoneAccountConfig,
+    simple_calls_close_reason,
+    simple_calls_url,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -28,7 +31,7 @@ from .sink import CallSink
 
 log = get_logger(__name__)
 STABLE_SECONDS = 10.0
-CLOSE_REASONS = {4008: "authentication failed", 4009: "extension connected elsewhere"}
+CLOSE_REASONS = SIMPLE_CALLS_CLOSE_REASONS
 
 
 class NotConnected(RuntimeError):
@@ -61,16 +64,7 @@ class SimpleCallsConnection:
         return not str(self.config.url).startswith("wss://")
 
     def url(self) -> str:
-        query = {
-            "CID": base64.b64encode(self._password.encode()).decode(),
-            "CT": self.config.client_type,
-            "GID": self.config.group,
-            "PhoneNumber": "",
-            "BroadcastEventsMask": "0",
-            "BroadcastGroup": self.config.group,
-            "PzProtocolVersion": "2",
-        }
-        return f"{str(self.config.url).rstrip('/')}/?{urlencode(query)}"
+        return simple_calls_url(self.config, self._password)
 
     async def run(self) -> None:
         delay = self._initial
@@ -86,9 +80,7 @@ class SimpleCallsConnection:
                     log.info("simple_calls_closed", account=self.account, code=ws.close_code)
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
-                reason = CLOSE_REASONS.get(code or 0) or (
-                    "licence problem" if code and 4001 <= code <= 4007 else "closed"
-                )
+                reason = simple_calls_close_reason(code)
                 log.warning(
                     "simple_calls_disconnected", account=self.account, code=code, reason=reason
                 )

@@ -36,6 +36,9 @@ class ChannelAccountSettings(BaseSettings):
     viber_api_base_url: str = "https://chatapi.viber.com/pa"
     vk_api_base_url: str = "https://api.vk.ru"
     connection_test_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    gateway_public_url: str | None = Field(
+        default=None, description="The gateway's public URL: the PBX webhook address shown."
+    )
 
 
 class AccountIn(BaseModel):

@@ -8,13 +8,16 @@ password, invalid token, unreachable within the timeout). Messages never carry a
   ``probe_smtp`` (EHLO, STARTTLS, AUTH) for an SMTP server;
 - Telegram ``getMe``, Viber ``get_account_info``, VK ``groups.getById``;
 - SMS: the provider's balance (``sms_api.check_connection``, the notifier's clients);
-- phone: a Simple Calls server's TCP port is reachable; a PBX webhook account has
-  nothing to contact (the PBX calls us).
+- phone: Simple Calls: open the connector's WebSocket (URL and CID authentication from
+  ``helpdesk_common.phone_accounts``) and report the server's refusal (close code 4008,
+  HTTP status) or its acceptance; a PBX webhook account has nothing to connect to: the
+  answer is the gateway URL to configure at the PBX.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import imaplib
 import smtplib
 import socket
@@ -28,7 +31,19 @@ import httpx
 from helpdesk_common.channel_accounts import TOKEN, ChannelAccount
 from helpdesk_common.email_accounts import PASSWORD, ImapSettings, InvalidEmailAccount
 from helpdesk_common.email_accounts import check_email_account as imap_settings_of
+from helpdesk_common.phone_accounts import PASSWORD as PHONE_PASSWORD
+from helpdesk_common.phone_accounts import (
+    WEBHOOK_TOKEN,
+    InvalidPhoneAccount,
+    PhoneAccountConfig,
+    check_phone_account,
+    pbx_webhook_path,
+    simple_calls_close_reason,
+    simple_calls_url,
+)
 from helpdesk_common.records import Channel
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 VK_API_VERSION = "5.199"
 
@@ -46,6 +61,7 @@ class ProviderUrls:
     telegram: str = "https://api.telegram.org"
     viber: str = "https://chatapi.viber.com/pa"
     vk: str = "https://api.vk.ru"
+    gateway: str | None = None  # the gateway's public URL, for the PBX webhook address
 
 
 def _tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
@@ -260,20 +276,109 @@ async def probe_sms(account: ChannelAccount, timeout: float = 5.0) -> ProbeResul
     return ProbeResult(True, f"{result.provider}: balance {result.balance}{currency}")
 
 
-async def probe_phone(config: dict[str, Any], timeout: float = 5.0) -> ProbeResult:
-    if config.get("kind") != "simple_calls":
-        return ProbeResult(True, "PBX webhook account: nothing to contact (the PBX calls us)")
-    parts = urlsplit(str(config.get("url") or ""))
-    if not parts.hostname:
-        return ProbeResult(False, "config.url has no host")
+def _said(frame: str | bytes, base64_framed: bool) -> str:
+    """A Simple Calls frame as text (base64 over ws://, plain over wss://), shortened."""
+    raw = frame.encode() if isinstance(frame, str) else frame
+    if base64_framed:
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except ValueError:
+            pass
+    text = raw.decode("utf-8", "replace").rstrip("\0").strip()
+    return text if len(text) <= 160 else text[:160] + "..."
+
+
+async def probe_simple_calls(
+    config: PhoneAccountConfig, password: str, timeout: float = 5.0, settle: float = 1.0
+) -> ProbeResult:
+    """Open the connector's WebSocket (same URL and CID authentication as telephony's
+    ``simple_calls_client``) and wait ``settle`` seconds for a refusal: a Simple Calls
+    server accepts the upgrade and then closes a wrong password with 4008."""
+    parts = urlsplit(str(config.url))
     port = parts.port or (443 if parts.scheme == "wss" else 80)
     where = f"Simple Calls {parts.hostname}:{port}"
+    if not parts.hostname:
+        return ProbeResult(False, "config.url has no host")
+    secure = parts.scheme == "wss"
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout)
+        async with asyncio.timeout(timeout + settle + 2):
+            async with connect(
+                simple_calls_url(config, password),
+                open_timeout=timeout,
+                close_timeout=1,
+                ping_interval=None,
+                max_size=2**16,
+                ssl=_tls_context() if secure else None,
+            ) as ws:
+                server = ws.response.headers.get("Server") if ws.response else None
+                try:
+                    first = await asyncio.wait_for(ws.recv(), settle)
+                except TimeoutError:
+                    first = None
+    except ConnectionClosed as exc:
+        code = exc.rcvd.code if exc.rcvd else None
+        words = f": {exc.rcvd.reason}" if exc.rcvd and exc.rcvd.reason else ""
+        meaning = simple_calls_close_reason(code)
+        if code is None:
+            return ProbeResult(False, f"{where} dropped the connection without a close code")
+        return ProbeResult(False, f"{where} refused: {meaning} (close code {code}{words})")
+    except InvalidStatus as exc:
+        answer = exc.response
+        body = bytes(answer.body).decode("utf-8", "replace").strip()[:160]
+        said = f": {body}" if body else ""
+        return ProbeResult(
+            False, f"{where} answered HTTP {answer.status_code} {answer.reason_phrase}{said}"
+        )
+    except InvalidURI:
+        return ProbeResult(False, "config.url is not a WebSocket URL (ws://host:10150)")
+    except InvalidHandshake as exc:
+        return ProbeResult(False, f"{where} does not speak WebSocket: {exc}")
     except (OSError, TimeoutError) as exc:
         return _network_failure(exc, where, timeout)
-    writer.close()
-    return ProbeResult(True, f"{where} accepts connections")
+    details = [
+        f"group {config.group!r}" if config.group else "",
+        f"server {server}" if server else "",
+    ]
+    if first is not None:
+        details.append(f"said {_said(first, base64_framed=not secure)!r}")
+    extra = "; ".join(d for d in details if d)
+    return ProbeResult(
+        True,
+        f"{where}: connected and authenticated (no refusal within {settle:g} s)"
+        + (f"; {extra}" if extra else ""),
+    )
+
+
+def pbx_webhook_answer(account: str, gateway_url: str | None, has_token: bool) -> ProbeResult:
+    """Nothing to connect to: the PBX calls us. The URL to give it, token left out."""
+    path = pbx_webhook_path(account, "TOKEN").removesuffix("TOKEN") + "<webhook_token>"
+    base = gateway_url.rstrip("/") if gateway_url else "<gateway public URL>"
+    told = (
+        f"PBX webhook account: nothing to connect to (the PBX calls the help desk). "
+        f"Configure the PBX to POST its call events to {base}{path}, "
+        f"with the account's secrets.webhook_token in place of <webhook_token>"
+    )
+    if not has_token:
+        return ProbeResult(
+            False, told + "; secrets.webhook_token is not set: every call is refused"
+        )
+    return ProbeResult(True, told)
+
+
+async def probe_phone(
+    account: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    gateway_url: str | None = None,
+    timeout: float = 5.0,
+) -> ProbeResult:
+    if config.get("kind") == "pbx_webhook":
+        return pbx_webhook_answer(account, gateway_url, bool(secrets.get(WEBHOOK_TOKEN)))
+    try:
+        parsed = check_phone_account(config, secrets)
+    except InvalidPhoneAccount as exc:
+        return ProbeResult(False, str(exc))
+    return await probe_simple_calls(parsed, secrets[PHONE_PASSWORD], timeout)
 
 
 # --- one account --------------------------------------------------------------------------
@@ -303,7 +408,7 @@ async def probe_account(
         if account.channel is Channel.SMS:
             return await probe_sms(account, timeout)
         if account.channel is Channel.PHONE:
-            return await probe_phone(account.config, timeout)
+            return await probe_phone(account.name, account.config, secrets, urls.gateway, timeout)
     except Exception as exc:
         return ProbeResult(False, f"the test failed: {type(exc).__name__}")
     return ProbeResult(False, f"no connection test for {account.channel.value} accounts")

@@ -55,7 +55,12 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
     router = kit.router()
     own = ChannelAccountSettings()
     box = store.SecretBox(own.secrets_key)
-    urls = ProviderUrls(own.telegram_api_base_url, own.viber_api_base_url, own.vk_api_base_url)
+    urls = ProviderUrls(
+        own.telegram_api_base_url,
+        own.viber_api_base_url,
+        own.vk_api_base_url,
+        gateway=own.gateway_public_url,
+    )
 
     def sealer() -> store.SecretBox:
         if not box.available:
