@@ -16,7 +16,7 @@ from typing import Any
 
 from helpdesk_common.records import OutboundMessage, TicketEvent, TicketEventKind
 from helpdesk_common.topics import OUTBOUND_MESSAGES, TICKET_EVENTS
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from ticket_core import crud
 from ticket_core import repository as repo
@@ -484,3 +484,21 @@ async def test_replicas_scanning_at_once_fire_a_period_once(desk: Desk, infra: A
             await engine.dispose()
     assert [n["text"] for n in notes] == ["Anyone there?"]
     assert [(f["ticket_id"], f["error"]) for f in fired] == [(found["id"], None)]
+
+
+async def test_an_event_no_trigger_matches_takes_no_lock_on_its_ticket(desk: Desk) -> None:
+    """The built-in customer-message trigger does not match an Open ticket: its event is
+    evaluated without locking the ticket, so a writer holding the ticket's row lock (the
+    next inbound batch, an agent's change) does not hold the trigger consumer up."""
+    email = f"{unique('c')}@example.com"
+    async with desk.sessions() as session, session.begin():
+        ticket_id, _ = await new_ticket(session, email)
+    async with desk.sessions() as session, session.begin():
+        events = await customer_writes(session, email)
+    async with desk.sessions() as writer, writer.begin():
+        await wrepo.lock_tickets(writer, [ticket_id])  # held until this block ends
+        async with desk.sessions() as session, session.begin():
+            await session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            fired = await handle_events(session, events, SETTINGS)
+    assert [e.ticket_id for e in events] == [ticket_id]
+    assert fired.firings == [] and fired.outbox_ids == []

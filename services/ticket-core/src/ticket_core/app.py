@@ -33,7 +33,7 @@ from .collab_api import collab_router
 from .console.wiring import console_routers
 from .contact_merge_api import contact_merge_router
 from .contacts_api import contacts_router
-from .db import make_engine, make_sessionmaker
+from .db import consumer_engine, make_engine, make_sessionmaker
 from .desk_config import DeskConfig
 from .desk_routes import desk_routers
 from .edits import EditAwareInboundHandler
@@ -72,8 +72,10 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     logs.configure(settings.service_name, settings.log_level)
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
+    consumers_engine = consumer_engine(settings)  # consumers and the relay: no pre-ping
+    consumer_sessions = make_sessionmaker(consumers_engine)
     broker = make_broker(settings)
-    relay = OutboxRelay(sessions, broker, settings.service_name)
+    relay = OutboxRelay(consumer_sessions, broker, settings.service_name)
     blobs = make_blob_store(settings)
     SNAPSHOTS.ttl = settings.routing_cache_seconds
     subscribe_batches(
@@ -81,8 +83,10 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         INBOUND_MESSAGES,
         group_id=settings.consumer_group,
         handler=EditAwareInboundHandler(
-            InboundMessagesHandler(sessions, relay, timedelta(days=settings.reopen_window_days)),
-            sessions,
+            InboundMessagesHandler(
+                consumer_sessions, relay, timedelta(days=settings.reopen_window_days)
+            ),
+            consumer_sessions,
             relay,
         ),
         settings=settings,
@@ -93,7 +97,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         DELIVERY_EVENTS,
         group_id=f"{settings.consumer_group}.delivery",
-        handler=DeliveryEventsHandler(sessions),
+        handler=DeliveryEventsHandler(consumer_sessions),
         settings=settings,
         is_transient=is_transient,
     )
@@ -101,7 +105,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         INBOUND_CALLS,
         group_id=f"{settings.consumer_group}.calls",
-        handler=CallEventsHandler(sessions, relay),
+        handler=CallEventsHandler(consumer_sessions, relay),
         settings=settings,
         is_transient=is_transient,
     )
@@ -109,7 +113,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         TICKET_EVENTS,
         group_id=f"{settings.consumer_group}.triggers",
-        handler=TriggerEventsHandler(sessions, relay, executor_settings(settings)),
+        handler=TriggerEventsHandler(consumer_sessions, relay, executor_settings(settings)),
         settings=settings,
         is_transient=is_transient,
     )
@@ -147,6 +151,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await engine.dispose()
+        await consumers_engine.dispose()
 
     # Agent auth (docs/agent-auth.md): every router goes behind one router class.
     redis = redis_client.connect(settings.redis_url)

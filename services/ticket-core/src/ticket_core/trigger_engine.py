@@ -11,8 +11,9 @@ Loops: an event caused by a trigger carries ``trigger_depth = n + 1`` and
 trigger reacts to an event of depth ``MAX_DEPTH`` or more: a chain of triggers setting
 each other off stops after ``MAX_DEPTH`` firings.
 
-For each event, the ticket is locked and read fresh, and every enabled trigger of that
-event is evaluated against that one snapshot; the matching ones fire in position order
+Every enabled trigger of an event is first evaluated on the ticket as committed, without
+a lock; the tickets that some trigger matches are then locked and read fresh, and their
+events evaluated again against that one snapshot; the matching ones fire in position order
 (each acting on the ticket as the earlier ones left it). A matching trigger first claims
 its firing record (unique per trigger and event: a redelivered event fires nothing
 again), then runs its actions in a savepoint; actions the rules refuse are rolled back
@@ -21,7 +22,7 @@ and the refusal is kept on the firing record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -182,19 +183,27 @@ async def handle_events(
     """Evaluate and fire the triggers of a batch of ticket events in the caller's transaction."""
     result = Fired()
     work = await _work(session, [e for e in events if e.trigger_depth < MAX_DEPTH])
+    # Evaluated first on the tickets as committed, without locks: most events match no
+    # trigger (the built-in one waits for a status most tickets are not in), and locking
+    # their tickets cost row locks that the ingestion of the next batch then waited for.
+    # Only the tickets some trigger matches are locked, and their events are evaluated
+    # again on the locked rows (a firing is decided on those alone). An event that
+    # matched nothing on the committed row is handled as if the consumer ran just
+    # before the change that is still in flight.
+    current = await trepo.tickets_by_ids(session, {event.ticket_id for event, _ in work})
+    context_of = await _contexts(session, work, current)
+    to_lock: set[int] = set()
+    for event, triggers in work:
+        ticket = current.get(event.ticket_id)
+        if ticket is not None and _chosen(triggers, event, await context_of(event, ticket)):
+            to_lock.add(event.ticket_id)
+    if not to_lock:
+        return result
+    work = [(event, triggers) for event, triggers in work if event.ticket_id in to_lock]
     # Lock every ticket the batch may change at once, in id order like every other writer
     # (ingestion, the API, the timers), so the consumer never deadlocks with them.
-    locked = await wrepo.lock_tickets(session, {event.ticket_id for event, _ in work})
-    # The locked rows are the tickets as their writers (and anything since) left them; the
-    # context rows of every event come in three statements for the whole batch.
-    # Only what the conditions read: the built-in triggers look at the ticket alone.
-    read = {scope for _, triggers in work for t in triggers for scope in scopes(t.condition)}
-    contacts, companies, messages = await trepo.context_rows_many(
-        session,
-        locked,
-        [e.message_id for e, _ in work if e.message_id is not None] if "message" in read else [],
-        people=bool(read & {"contact", "company"}),
-    )
+    locked = await wrepo.lock_tickets(session, to_lock)
+    context_of = await _contexts(session, work, locked)
     changed: set[int] = set()  # tickets a trigger of this batch changed: read them again
     for event, triggers in work:
         # Every trigger of the event is evaluated against one snapshot, so each reacts to
@@ -205,19 +214,8 @@ async def handle_events(
             changed.discard(event.ticket_id)
         if ticket is None:
             continue
-        if event.message_id is None:  # rare (status events): its latest message, read alone
-            context = await context_for(session, ticket, None, event_context(event))
-        else:
-            contact = contacts.get(ticket.get("contact_id") or 0)
-            company_id = ticket.get("company_id") or (contact or {}).get("company_id")
-            context = {
-                "ticket": ticket,
-                "contact": contact,
-                "company": companies.get(company_id or 0),
-                "message": messages.get(event.message_id),
-                "event": event_context(event),
-            }
-        chosen = [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
+        context = await context_of(event, ticket)
+        chosen = _chosen(triggers, event, context)
         if chosen and context["message"] is None and event.message_id is not None:
             _, _, found = await trepo.context_rows_many(
                 session, {}, [event.message_id], people=False
@@ -243,6 +241,44 @@ async def handle_events(
             else:
                 changed.add(event.ticket_id)
     return result
+
+
+def _chosen(
+    triggers: Sequence[CompiledTrigger], event: TicketEvent, context: dict[str, Any]
+) -> list[CompiledTrigger]:
+    return [t for t in triggers if may_react(t.id, event) and matches(t.condition, context)]
+
+
+async def _contexts(
+    session: AsyncSession,
+    work: Sequence[tuple[TicketEvent, list[CompiledTrigger]]],
+    tickets: dict[int, dict[str, Any]],
+) -> Callable[[TicketEvent, dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """The condition context of each event on the given ticket rows. The context rows of
+    every event come in three statements for the whole batch, and only what the
+    conditions read: the built-in triggers look at the ticket alone."""
+    read = {scope for _, triggers in work for t in triggers for scope in scopes(t.condition)}
+    contacts, companies, messages = await trepo.context_rows_many(
+        session,
+        tickets,
+        [e.message_id for e, _ in work if e.message_id is not None] if "message" in read else [],
+        people=bool(read & {"contact", "company"}),
+    )
+
+    async def context_of(event: TicketEvent, ticket: dict[str, Any]) -> dict[str, Any]:
+        if event.message_id is None:  # rare (status events): its latest message, read alone
+            return await context_for(session, ticket, None, event_context(event))
+        contact = contacts.get(ticket.get("contact_id") or 0)
+        company_id = ticket.get("company_id") or (contact or {}).get("company_id")
+        return {
+            "ticket": ticket,
+            "contact": contact,
+            "company": companies.get(company_id or 0),
+            "message": messages.get(event.message_id),
+            "event": event_context(event),
+        }
+
+    return context_of
 
 
 async def _work(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +148,15 @@ async def context_rows_many(
         )
         found_messages = {int(r["id"]): dict(r) for r in rows.mappings()}
     return found_contacts, found_companies, found_messages
+
+
+async def tickets_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The tickets' current rows, not locked (what the trigger consumer evaluates first)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(tickets).where(any_of(tickets.c.id, wanted)))
+    return {int(r["id"]): dict(r) for r in rows.mappings()}
 
 
 async def message_kinds(
