@@ -102,4 +102,5 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+        timeout_keep_alive=settings.http_keepalive_seconds,
     )

@@ -25,6 +25,10 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     graceful_timeout_seconds: float = 15.0
+    # How long an idle HTTP/1.1 connection stays open. Longer than any client's or proxy's
+    # idle timeout (nginx upstream keepalive 60 s), so that a client never sends a request on
+    # a connection the server is closing at the same moment (the client sees a read error).
+    http_keepalive_seconds: int = 75
     consumer_max_records: int = 500
     # How long the broker may hold a fetch open when no record is there. Apache Kafka
     # answers as soon as a record arrives; the embedded broker (tansu) only when the wait
