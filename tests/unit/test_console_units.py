@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ticket_core.console import phone_tickets, security, views
-from ticket_core.console.forms import ConsoleError, inbox_query, safe_next
+from ticket_core.console.forms import PREFIX, ConsoleError, inbox_query
+from ticket_core.form_fields import safe_next
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -97,7 +98,7 @@ def test_csrf_token_is_per_session_and_headers_forbid_inline_script() -> None:
     ],
 )
 def test_login_only_redirects_inside_the_console(given: str | None, expected: str) -> None:
-    assert safe_next(given) == expected
+    assert safe_next(given, PREFIX) == expected
 
 
 def test_inbox_query_parses_filters_and_refuses_garbage() -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import HTTPException
 from starlette.datastructures import FormData
 
+from .. import form_fields
 from ..workflow import KEEP, ChangeRequest
 from . import inbox_repo, views
 
@@ -23,24 +24,8 @@ class ConsoleError(HTTPException):
     """A refusal shown as a page (or as the ticket page with the reason)."""
 
 
-def safe_next(raw: str | None) -> str:
-    """Only a path of the console itself (no open redirect)."""
-    if raw and raw.startswith(PREFIX + "/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
-    return PREFIX + "/"
-
-
 def int_field(values: Mapping[str, Any], name: str) -> int | None:
-    raw = values.get(name)
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        value = int(str(raw))
-    except ValueError as exc:
-        raise ConsoleError(status_code=422, detail=f"{name} must be a number") from exc
-    if not 0 <= value < 2**62:
-        raise ConsoleError(status_code=422, detail=f"{name} is out of range")
-    return value
+    return form_fields.int_field(values, name, ConsoleError)
 
 
 def flag(values: Mapping[str, Any], name: str) -> bool:
