@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Any
+
+from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ..auth_api import clear_session_cookie, set_session_cookie, sign_in
 from ..login_guard import LoginGuard
-from .forms import PREFIX, ConsoleError, safe_next
+from .forms import PREFIX, ConsoleError
 from .kit import ConsoleKit
+from .login_page import LoginPage
 from .pages import STATIC
-from .security import CSRF_FIELD, LOGIN_CSRF_COOKIE, new_login_token, same_token
+from .security import LOGIN_CSRF_COOKIE
 
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
@@ -35,56 +38,30 @@ def session_router(kit: ConsoleKit, guard: LoginGuard) -> APIRouter:
 
     # --- login ----------------------------------------------------------------------
 
-    def login_page(
-        request: Request, error: str | None = None, status_code: int = 200, login: str = ""
-    ) -> Response:
-        token = new_login_token()
-        response = kit.page(
-            request,
-            "login.html",
-            {
-                "error": error,
-                "login_csrf": token,
-                "next": safe_next(request.query_params.get("next")),
-                "login": login,
-            },
-            None,
-            status_code,
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            max_age=3600,
-            httponly=True,
-            samesite="strict",
-            secure=kit.settings.session_cookie_secure,
-            path=f"{PREFIX}/login",
-        )
-        return response
+    async def render(request: Request, context: dict[str, Any], status_code: int) -> Response:
+        return kit.page(request, "login.html", context, None, status_code)
+
+    async def agent_sign_in(name: str, password: str) -> str:
+        token, _ = await sign_in(kit.sessions, kit.access.store, guard, name, password)
+        return token
+
+    login_page = LoginPage(
+        prefix=PREFIX,
+        csrf_cookie=LOGIN_CSRF_COOKIE,
+        blank_message="Enter your login and password.",
+        secure_cookie=kit.settings.session_cookie_secure,
+        render=render,
+        sign_in=agent_sign_in,
+        set_session=lambda response, token: set_session_cookie(response, token, kit.settings),
+    )
 
     @router.get("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
-        return login_page(request)
+        return await login_page.page(request)
 
     @router.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = await request.form()
-        if not same_token(
-            request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get(CSRF_FIELD) or "")
-        ):
-            return login_page(request, "The form expired: please try again.", 403)
-        name = str(form.get("login") or "")[:254]
-        password = str(form.get("password") or "")[:1024]
-        if not name.strip() or not password:
-            return login_page(request, "Enter your login and password.", 422, name)
-        try:
-            token, _ = await sign_in(kit.sessions, kit.access.store, guard, name, password)
-        except HTTPException as exc:
-            return login_page(request, str(exc.detail).capitalize() + ".", exc.status_code, name)
-        response = RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
-        set_session_cookie(response, token, kit.settings)
-        response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
-        return response
+        return await login_page.submit(request)
 
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:

@@ -4,24 +4,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from ..console.login_page import MAX_PASSWORD, LoginPage
 from ..console.pages import STATIC as CONSOLE_STATIC
-from ..console.security import new_login_token, same_token
 from ..portal_auth import clear_portal_cookie, portal_sign_in, set_portal_cookie
 from ..portal_password import PasswordRefused, WrongPassword, change_password
-from .forms import PREFIX, safe_next
+from .forms import PREFIX
 from .kit import PortalKit, Visitor
 from .pages import STATIC
-from .security import CSRF_FIELD, LOGIN_CSRF_COOKIE
+from .security import LOGIN_CSRF_COOKIE
 
 _STATIC = {
     "portal.css": (STATIC / "portal.css", "text/css"),
     "htmx.min.js": (CONSOLE_STATIC / "htmx.min.js", "text/javascript"),
 }
-_MAX_PASSWORD = 1024
 
 
 def session_router(kit: PortalKit) -> APIRouter:
@@ -51,57 +51,32 @@ def session_router(kit: PortalKit) -> APIRouter:
 
     # --- login / logout -------------------------------------------------------------
 
-    async def login_page(
-        request: Request, error: str | None = None, status_code: int = 200, login: str = ""
-    ) -> Response:
-        token = new_login_token()
-        response = await kit.page(
-            request,
-            "login.html",
-            {
-                "error": error,
-                "login_csrf": token,
-                "next": safe_next(request.query_params.get("next")),
-                "login": login,
-            },
-            None,
-            status_code,
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            max_age=3600,
-            httponly=True,
-            samesite="strict",
-            secure=kit.settings.session_cookie_secure,
-            path=f"{PREFIX}/login",
-        )
-        return response
+    async def render(request: Request, context: dict[str, Any], status_code: int) -> Response:
+        return await kit.page(request, "login.html", context, None, status_code)
+
+    async def contact_sign_in(name: str, password: str) -> str:
+        token, _ = await portal_sign_in(kit.sessions, kit.store, kit.guard, name, password)
+        return token
+
+    login_page = LoginPage(
+        prefix=PREFIX,
+        csrf_cookie=LOGIN_CSRF_COOKIE,
+        blank_message="Enter your email and password.",
+        secure_cookie=kit.settings.session_cookie_secure,
+        render=render,
+        sign_in=contact_sign_in,
+        set_session=lambda response, token: set_portal_cookie(
+            response, token, kit.settings, kit.store
+        ),
+    )
 
     @router.get("/login")
     async def login_form(request: Request) -> Response:
-        return await login_page(request)
+        return await login_page.page(request)
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await request.form()
-        if not same_token(
-            request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get(CSRF_FIELD) or "")
-        ):
-            return await login_page(request, "The form expired: please try again.", 403)
-        name = str(form.get("login") or "")[:254]
-        password = str(form.get("password") or "")[:_MAX_PASSWORD]
-        if not name.strip() or not password:
-            return await login_page(request, "Enter your email and password.", 422, name)
-        try:
-            token, _ = await portal_sign_in(kit.sessions, kit.store, kit.guard, name, password)
-        except HTTPException as exc:
-            message = str(exc.detail).capitalize() + "."
-            return await login_page(request, message, exc.status_code, name)
-        response = RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
-        set_portal_cookie(response, token, kit.settings, kit.store)
-        response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
-        return response
+        return await login_page.submit(request)
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
@@ -131,9 +106,9 @@ def session_router(kit: PortalKit) -> APIRouter:
     async def password(request: Request) -> Response:
         visitor = await kit.logged_in(request)
         form = await kit.checked_form(request, visitor)
-        current = str(form.get("current") or "")[:_MAX_PASSWORD]
-        new = str(form.get("new") or "")[:_MAX_PASSWORD]
-        if new != str(form.get("repeat") or "")[:_MAX_PASSWORD]:
+        current = str(form.get("current") or "")[:MAX_PASSWORD]
+        new = str(form.get("new") or "")[:MAX_PASSWORD]
+        if new != str(form.get("repeat") or "")[:MAX_PASSWORD]:
             return await password_page(request, visitor, "The new passwords differ.", 422)
         login = visitor.user.email
         locked = await kit.guard.locked_for(login)
