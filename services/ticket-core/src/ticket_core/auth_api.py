@@ -20,7 +20,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from helpdesk_common.agent_sessions import COOKIE_NAME, AgentSessions
 from helpdesk_common.logs import get_logger
 from pydantic import BaseModel, ConfigDict, Field
-from redis.exceptions import RedisError
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +29,7 @@ from .access import AgentAccess, Principal
 from .api_common import not_found, refused
 from .login_guard import LoginGuard
 from .models_org import AgentRole, agents
+from .password_login import Account, checked_login
 from .settings import TicketCoreSettings
 
 log = get_logger(__name__)
@@ -266,30 +266,19 @@ async def sign_in(
     """Check a login (lockout, argon2) and open a session: (token, agent row). Refusals
     are HTTPExceptions: 429 locked (with Retry-After), 401 wrong, 503 no Redis. Shared by
     the API login and the console's login form."""
-    name = login.strip().lower()
-    try:
-        locked = await guard.locked_for(name)
-    except RedisError as exc:
-        raise HTTPException(503, "the session store is unavailable") from exc
-    if locked:
-        raise HTTPException(
-            status_code=429,
-            detail=f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
-            headers={"Retry-After": str(locked)},
-        )
-    async with sessions() as session:
-        row = (
-            await session.execute(
-                select(agents).where(or_(agents.c.login == name, agents.c.email == name))
-            )
-        ).first()
-    stored = row.password_hash if row is not None else None
-    ok = await passwords.verify_password_async(stored, password)
-    if not ok or row is None or not row.active:
-        locked_now = await guard.failed(name)
-        log.info("agent_login_failed", locked=locked_now)
-        raise HTTPException(status_code=401, detail="wrong login or password")
-    await guard.succeeded(name)
+
+    async def find(name: str) -> Account[Any] | None:
+        async with sessions() as session:
+            row = (
+                await session.execute(
+                    select(agents).where(or_(agents.c.login == name, agents.c.email == name))
+                )
+            ).first()
+        return None if row is None else Account(row, row.password_hash, bool(row.active))
+
+    row = await checked_login(
+        guard, login, password, find, log=log, failed_event="agent_login_failed"
+    )
     if row.password_hash and passwords.needs_rehash(row.password_hash):
         await _store_hash(sessions, row.id, await passwords.hash_password_async(password))
     token, _ = await store.create(int(row.id), str(row.role))

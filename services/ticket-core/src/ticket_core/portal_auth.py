@@ -11,7 +11,7 @@ SameSite=Lax) or ``Authorization: Bearer``. Lockout: ``LoginGuard`` with the key
 
 # No ``from __future__ import annotations``: route signatures name a local dependency.
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from helpdesk_common.agent_sessions import AgentSessions
@@ -26,6 +26,7 @@ from . import portal_repo as repo
 from .access import _check_origin as check_origin
 from .desk_config import DeskConfig
 from .login_guard import LoginGuard
+from .password_login import Account, checked_login
 from .portal_repo import PortalUser
 from .settings import TicketCoreSettings
 
@@ -94,26 +95,17 @@ async def portal_sign_in(
     token and the contact. Refusals are ``HTTPException`` 429 (locked, ``Retry-After``),
     401 (wrong login or password, or no active account) or 503 (Redis down). Shared by
     the API's login and the portal pages' login form."""
-    name = login.strip().lower()
-    try:
-        locked = await guard.locked_for(name)
-    except RedisError as exc:
-        raise HTTPException(503, "the session store is unavailable") from exc
-    if locked:
-        raise HTTPException(
-            429,
-            f"too many failed logins: try again in {max(1, locked // 60)} minute(s)",
-            headers={"Retry-After": str(locked)},
-        )
-    async with sessions() as db:
-        account = await repo.account_by_login(db, name)
-    stored = account["password_hash"] if account else None
-    ok = await passwords.verify_password_async(stored, password)
-    if not ok or account is None or not account["active"]:
-        await guard.failed(name)
-        log.info("portal_login_failed")
-        raise HTTPException(401, "wrong login or password")
-    await guard.succeeded(name)
+
+    async def find(name: str) -> Account[dict[str, Any]] | None:
+        async with sessions() as db:
+            found = await repo.account_by_login(db, name)
+        if found is None:
+            return None
+        return Account(found, found["password_hash"], bool(found["active"]))
+
+    account = await checked_login(
+        guard, login, password, find, log=log, failed_event="portal_login_failed"
+    )
     async with sessions() as db:
         user = await repo.user_of(db, int(account["contact_id"]))
     if user is None:  # pragma: no cover - deactivated between the two reads
