@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from .forms import PREFIX, ConsoleError
 from .kit import ConsoleKit
+from .settings_pages import as_page_refusal
 
 MAX_ROWS = 10_000
 
@@ -77,19 +78,11 @@ def add_order_routes(router: APIRouter, kit: ConsoleKit, table: OrderedTable) ->
     def back(done: str) -> Response:
         return RedirectResponse(f"{PREFIX}{table.path}?done={done}", status_code=303)
 
-    async def domain(call: Awaitable[None]) -> None:
-        try:
-            await call
-        except ConsoleError:
-            raise
-        except HTTPException as exc:  # the API's refusal, shown as a page
-            raise ConsoleError(status_code=exc.status_code, detail=str(exc.detail)) from exc
-
     @router.post(table.path + "/order", include_in_schema=False)
     async def save_order(request: Request) -> Response:
         agent = await kit.administrator(request)
         form = await kit.checked_form(request, agent)
-        await domain(table.save_order(parse_order(form.get("order"))))
+        await as_page_refusal(table.save_order(parse_order(form.get("order"))))
         if request.headers.get("x-requested-with") == "ordered-table":
             return Response(status_code=204)
         return back("reordered")
@@ -99,7 +92,7 @@ def add_order_routes(router: APIRouter, kit: ConsoleKit, table: OrderedTable) ->
         agent = await kit.administrator(request)
         form = await kit.checked_form(request, agent)
         order = moved(await table.ids(), row_id, str(form.get("direction") or ""))
-        await domain(table.save_order(order))
+        await as_page_refusal(table.save_order(order))
         return back("reordered")
 
     @router.post(table.path + "/{row_id}/enabled", include_in_schema=False)
@@ -107,5 +100,5 @@ def add_order_routes(router: APIRouter, kit: ConsoleKit, table: OrderedTable) ->
         agent = await kit.administrator(request)
         form = await kit.checked_form(request, agent)
         enabled = wants_enabled(form)
-        await domain(table.set_enabled(row_id, enabled))
+        await as_page_refusal(table.set_enabled(row_id, enabled))
         return back("enabled" if enabled else "disabled")

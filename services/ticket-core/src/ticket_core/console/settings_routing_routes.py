@@ -4,11 +4,10 @@ Writes go through ``routing_api`` (the REST API's validation) and the catalogue'
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from helpdesk_common.records import Channel
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from .. import routing_api
@@ -20,9 +19,9 @@ from ..routing import Distribution
 from . import settings_rules_forms as forms
 from . import settings_rules_repo as repo
 from . import settings_rules_views as views
-from .forms import ConsoleError
 from .kit import ConsoleKit
 from .ordered_table import OrderedTable, add_order_routes
+from .row_editor import RowEditor, add_editor_routes
 from .settings_pages import admin_form, done, notice
 
 PATH = "/settings/routing"
@@ -70,67 +69,31 @@ def routing_settings_router(kit: ConsoleKit) -> APIRouter:
             agent,
         )
 
-    async def editor(
-        request: Request,
-        rule_id: int | None,
-        values: forms.FormValues,
-        error: HTTPException | None = None,
-    ) -> Response:
-        agent = await kit.administrator(request)
-        async with kit.sessions() as db:
-            choices = await repo.choices(db)
-        context: dict[str, Any] = {
-            "rule_id": rule_id,
-            "v": values,
-            "choices": choices,
+    async def save(form: FormData, rule_id: int | None) -> None:
+        rule = forms.routing_rule(form)
+        body = rule if rule_id is None else forms.routing_patch(rule)
+        await routing_api.write_rule(kit.sessions, rule_id, body)
+
+    async def remove(rule_id: int) -> None:
+        await routing_api.remove_rule(kit.sessions, rule_id)
+
+    editor = RowEditor(
+        path=PATH,
+        template="settings_rules/routing_edit.html",
+        id_key="rule_id",
+        label="routing rule",
+        table=routing_rules,
+        blank=forms.FormValues.of(enabled=True, distribution="none"),
+        values_of=forms.routing_values,
+        save=save,
+        remove=remove,
+        extra={
             "channels": [c.value for c in Channel],
             "distributions": [d.value for d in Distribution],
             "weekdays": WEEKDAYS_ISO,
-            "error": str(error.detail) if error else None,
-            "path": PATH,
-        }
-        status = error.status_code if error else 200
-        return kit.page(request, "settings_rules/routing_edit.html", context, agent, status)
-
-    @router.get(PATH + "/new", include_in_schema=False)
-    async def new(request: Request) -> Response:
-        return await editor(request, None, forms.FormValues.of(enabled=True, distribution="none"))
-
-    @router.get(PATH + "/{rule_id}", include_in_schema=False)
-    async def edit(request: Request, rule_id: int) -> Response:
-        await kit.administrator(request)
-        async with kit.sessions() as db:
-            row = await repo.row(db, routing_rules, rule_id)
-        if row is None:
-            raise ConsoleError(status_code=404, detail=f"routing rule {rule_id} not found")
-        return await editor(request, rule_id, forms.routing_values(row))
-
-    async def save(request: Request, rule_id: int | None) -> Response:
-        _, form = await admin_form(kit, request)
-        try:
-            rule = forms.routing_rule(form)
-            body = rule if rule_id is None else forms.routing_patch(rule)
-            await routing_api.write_rule(kit.sessions, rule_id, body)
-        except HTTPException as exc:
-            return await editor(request, rule_id, forms.FormValues.submitted(form), exc)
-        return done(PATH, "saved")
-
-    @router.post(PATH + "/new", include_in_schema=False)
-    async def create(request: Request) -> Response:
-        return await save(request, None)
-
-    @router.post(PATH + "/{rule_id}", include_in_schema=False)
-    async def change(request: Request, rule_id: int) -> Response:
-        return await save(request, rule_id)
-
-    @router.post(PATH + "/{rule_id}/delete", include_in_schema=False)
-    async def delete(request: Request, rule_id: int) -> Response:
-        await admin_form(kit, request)
-        try:
-            await routing_api.remove_rule(kit.sessions, rule_id)
-        except HTTPException as exc:
-            raise ConsoleError(status_code=exc.status_code, detail=str(exc.detail)) from exc
-        return done(PATH, "deleted")
+        },
+    )
+    add_editor_routes(router, kit, editor)
 
     @router.post(PATH + "-load", include_in_schema=False)
     async def load(request: Request) -> Response:

@@ -5,9 +5,8 @@ service calendars (hours per weekday, exception days, timezone). Writes go throu
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from .. import sla_api
@@ -16,18 +15,14 @@ from ..sla_tickets import WEEKDAYS
 from . import settings_rules_forms as forms
 from . import settings_rules_repo as repo
 from . import settings_rules_views as views
-from .forms import ConsoleError
 from .kit import ConsoleKit
 from .ordered_table import OrderedTable, add_order_routes
-from .settings_pages import admin_form, done, notice
+from .row_editor import RowEditor, add_editor_routes
+from .settings_pages import notice
 
 PATH = "/settings/sla"
 CALENDARS = "/settings/calendars"
 WEEKDAYS_SLA = list(enumerate(views.WEEKDAY_NAMES))  # 0 = Monday
-
-
-def _page_error(exc: HTTPException) -> ConsoleError:
-    return ConsoleError(status_code=exc.status_code, detail=str(exc.detail))
 
 
 def sla_settings_router(kit: ConsoleKit) -> APIRouter:
@@ -65,71 +60,30 @@ def sla_settings_router(kit: ConsoleKit) -> APIRouter:
         context = {"rows": rows, "path": PATH, "calendars_path": CALENDARS, "done": notice(request)}
         return kit.page(request, "settings_rules/sla.html", context, agent)
 
-    async def rule_editor(
-        request: Request,
-        rule_id: int | None,
-        values: forms.FormValues,
-        error: HTTPException | None = None,
-    ) -> Response:
-        agent = await kit.administrator(request)
-        async with kit.sessions() as db:
-            choices = await repo.choices(db)
-        context: dict[str, Any] = {
-            "rule_id": rule_id,
-            "v": values,
-            "choices": choices,
-            "weekdays": WEEKDAYS_SLA,
-            "error": str(error.detail) if error else None,
-            "path": PATH,
-            "calendars_path": CALENDARS,
-        }
-        status = error.status_code if error else 200
-        return kit.page(request, "settings_rules/sla_edit.html", context, agent, status)
+    async def save_rule(form: FormData, rule_id: int | None) -> None:
+        rule = forms.sla_rule(form)
+        if rule_id is None:
+            await sla_api.add_rule(kit.sessions, rule)
+        else:
+            given = rule.model_dump(mode="json", exclude={"position"})
+            await sla_api.change_sla_rule(kit.sessions, rule_id, given)
 
-    @router.get(PATH + "/new", include_in_schema=False)
-    async def new_rule(request: Request) -> Response:
-        return await rule_editor(
-            request, None, forms.FormValues.of(enabled=True, warning_minutes=0)
-        )
+    async def remove_rule(rule_id: int) -> None:
+        await sla_api.remove_sla_rule(kit.sessions, rule_id)
 
-    @router.get(PATH + "/{rule_id}", include_in_schema=False)
-    async def edit_rule(request: Request, rule_id: int) -> Response:
-        await kit.administrator(request)
-        async with kit.sessions() as db:
-            row = await repo.row(db, sla_rules, rule_id)
-        if row is None:
-            raise ConsoleError(status_code=404, detail=f"SLA rule {rule_id} not found")
-        return await rule_editor(request, rule_id, forms.sla_values(row))
-
-    async def save_rule(request: Request, rule_id: int | None) -> Response:
-        _, form = await admin_form(kit, request)
-        try:
-            rule = forms.sla_rule(form)
-            if rule_id is None:
-                await sla_api.add_rule(kit.sessions, rule)
-            else:
-                given = rule.model_dump(mode="json", exclude={"position"})
-                await sla_api.change_sla_rule(kit.sessions, rule_id, given)
-        except HTTPException as exc:
-            return await rule_editor(request, rule_id, forms.FormValues.submitted(form), exc)
-        return done(PATH, "saved")
-
-    @router.post(PATH + "/new", include_in_schema=False)
-    async def create_rule(request: Request) -> Response:
-        return await save_rule(request, None)
-
-    @router.post(PATH + "/{rule_id}", include_in_schema=False)
-    async def change_rule(request: Request, rule_id: int) -> Response:
-        return await save_rule(request, rule_id)
-
-    @router.post(PATH + "/{rule_id}/delete", include_in_schema=False)
-    async def delete_rule(request: Request, rule_id: int) -> Response:
-        await admin_form(kit, request)
-        try:
-            await sla_api.remove_sla_rule(kit.sessions, rule_id)
-        except HTTPException as exc:
-            raise _page_error(exc) from exc
-        return done(PATH, "deleted")
+    rule_editor = RowEditor(
+        path=PATH,
+        template="settings_rules/sla_edit.html",
+        id_key="rule_id",
+        label="SLA rule",
+        table=sla_rules,
+        blank=forms.FormValues.of(enabled=True, warning_minutes=0),
+        values_of=forms.sla_values,
+        save=save_rule,
+        remove=remove_rule,
+        extra={"weekdays": WEEKDAYS_SLA, "calendars_path": CALENDARS},
+    )
+    add_editor_routes(router, kit, rule_editor)
 
     # --- calendars ------------------------------------------------------------------------
 
@@ -146,68 +100,33 @@ def sla_settings_router(kit: ConsoleKit) -> APIRouter:
         }
         return kit.page(request, "settings_rules/calendars.html", context, agent)
 
-    async def calendar_editor(
-        request: Request,
-        calendar_id: int | None,
-        values: forms.FormValues,
-        error: HTTPException | None = None,
-    ) -> Response:
-        agent = await kit.administrator(request)
-        context: dict[str, Any] = {
-            "calendar_id": calendar_id,
-            "v": values,
-            "weekdays": WEEKDAYS,
-            "error": str(error.detail) if error else None,
-            "path": CALENDARS,
-        }
-        status = error.status_code if error else 200
-        return kit.page(request, "settings_rules/calendar_edit.html", context, agent, status)
+    async def save_calendar(form: FormData, calendar_id: int | None) -> None:
+        body = forms.calendar(form)
+        if calendar_id is None:
+            await sla_api.add_calendar(kit.sessions, body)
+        else:
+            patch = sla_api.CalendarPatch(**body.model_dump())
+            await sla_api.change_calendar(kit.sessions, calendar_id, patch)
 
-    @router.get(CALENDARS + "/new", include_in_schema=False)
-    async def new_calendar(request: Request) -> Response:
-        defaults = {f"hours_{d}": "09:00-18:00" for d in WEEKDAYS[:5]}
-        return await calendar_editor(request, None, forms.FormValues.of(timezone="UTC", **defaults))
-
-    @router.get(CALENDARS + "/{calendar_id}", include_in_schema=False)
-    async def edit_calendar(request: Request, calendar_id: int) -> Response:
-        await kit.administrator(request)
-        async with kit.sessions() as db:
-            row = await repo.row(db, calendars, calendar_id)
-        if row is None:
-            raise ConsoleError(status_code=404, detail=f"calendar {calendar_id} not found")
-        return await calendar_editor(request, calendar_id, forms.calendar_values(row))
-
-    async def save_calendar(request: Request, calendar_id: int | None) -> Response:
-        _, form = await admin_form(kit, request)
-        try:
-            body = forms.calendar(form)
-            if calendar_id is None:
-                await sla_api.add_calendar(kit.sessions, body)
-            else:
-                patch = sla_api.CalendarPatch(**body.model_dump())
-                await sla_api.change_calendar(kit.sessions, calendar_id, patch)
-        except HTTPException as exc:
-            return await calendar_editor(
-                request, calendar_id, forms.FormValues.submitted(form), exc
-            )
-        return done(CALENDARS, "saved")
-
-    @router.post(CALENDARS + "/new", include_in_schema=False)
-    async def create_calendar(request: Request) -> Response:
-        return await save_calendar(request, None)
-
-    @router.post(CALENDARS + "/{calendar_id}", include_in_schema=False)
-    async def change_calendar(request: Request, calendar_id: int) -> Response:
-        return await save_calendar(request, calendar_id)
-
-    @router.post(CALENDARS + "/{calendar_id}/delete", include_in_schema=False)
-    async def delete_calendar(request: Request, calendar_id: int) -> Response:
+    async def remove_calendar(calendar_id: int) -> None:
         """Refused (409 page) while an SLA rule uses the calendar."""
-        await admin_form(kit, request)
-        try:
-            await sla_api.remove_calendar(kit.sessions, calendar_id)
-        except HTTPException as exc:
-            raise _page_error(exc) from exc
-        return done(CALENDARS, "deleted")
+        await sla_api.remove_calendar(kit.sessions, calendar_id)
+
+    calendar_editor = RowEditor(
+        path=CALENDARS,
+        template="settings_rules/calendar_edit.html",
+        id_key="calendar_id",
+        label="calendar",
+        table=calendars,
+        blank=forms.FormValues.of(
+            timezone="UTC", **{f"hours_{d}": "09:00-18:00" for d in WEEKDAYS[:5]}
+        ),
+        values_of=forms.calendar_values,
+        save=save_calendar,
+        remove=remove_calendar,
+        extra={"weekdays": WEEKDAYS},
+        with_choices=False,
+    )
+    add_editor_routes(router, kit, calendar_editor)
 
     return router

@@ -6,9 +6,10 @@ shown above the form)."""
 from __future__ import annotations
 
 import json
-from typing import Any, get_args
+from typing import get_args
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from .. import triggers_api
@@ -16,10 +17,10 @@ from ..models_triggers import triggers
 from . import settings_rules_forms as forms
 from . import settings_rules_repo as repo
 from . import settings_rules_views as views
-from .forms import ConsoleError
 from .kit import ConsoleKit
 from .ordered_table import OrderedTable, add_order_routes
-from .settings_pages import admin_form, done, notice
+from .row_editor import RowEditor, add_editor_routes
+from .settings_pages import notice
 
 PATH = "/settings/triggers"
 EVENTS = list(get_args(triggers_api.TriggerEvent))
@@ -65,70 +66,33 @@ def trigger_settings_router(kit: ConsoleKit) -> APIRouter:
         context = {"rows": rows, "path": PATH, "done": notice(request)}
         return kit.page(request, "settings_rules/triggers.html", context, agent)
 
-    async def editor(
-        request: Request,
-        trigger_id: int | None,
-        values: forms.FormValues,
-        error: HTTPException | None = None,
-    ) -> Response:
-        agent = await kit.administrator(request)
-        async with kit.sessions() as db:
-            choices = await repo.choices(db)
-        context: dict[str, Any] = {
-            "trigger_id": trigger_id,
-            "v": values,
-            "choices": choices,
+    async def save(form: FormData, trigger_id: int | None) -> None:
+        body = forms.trigger(form)
+        if trigger_id is None:
+            await triggers_api.add_trigger(kit.sessions, body)
+        else:
+            changes = body.model_dump(exclude={"actions"})
+            await triggers_api.change_trigger(kit.sessions, trigger_id, changes, body.actions)
+
+    async def remove(trigger_id: int) -> None:
+        await triggers_api.delete_trigger_row(kit.sessions, trigger_id)
+
+    editor = RowEditor(
+        path=PATH,
+        template="settings_rules/trigger_edit.html",
+        id_key="trigger_id",
+        label="trigger",
+        table=triggers,
+        blank=forms.FormValues.of(enabled=True, event="ticket.created", conditions='{"all": []}'),
+        values_of=forms.trigger_values,
+        save=save,
+        remove=remove,
+        extra={
             "events": EVENTS,
             "example_conditions": EXAMPLE_CONDITIONS,
             "example_actions": EXAMPLE_ACTIONS,
-            "error": str(error.detail) if error else None,
-            "path": PATH,
-        }
-        status = error.status_code if error else 200
-        return kit.page(request, "settings_rules/trigger_edit.html", context, agent, status)
-
-    @router.get(PATH + "/new", include_in_schema=False)
-    async def new(request: Request) -> Response:
-        values = forms.FormValues.of(enabled=True, event="ticket.created", conditions='{"all": []}')
-        return await editor(request, None, values)
-
-    @router.get(PATH + "/{trigger_id}", include_in_schema=False)
-    async def edit(request: Request, trigger_id: int) -> Response:
-        await kit.administrator(request)
-        async with kit.sessions() as db:
-            row = await repo.row(db, triggers, trigger_id)
-        if row is None:
-            raise ConsoleError(status_code=404, detail=f"trigger {trigger_id} not found")
-        return await editor(request, trigger_id, forms.trigger_values(row))
-
-    async def save(request: Request, trigger_id: int | None) -> Response:
-        _, form = await admin_form(kit, request)
-        try:
-            body = forms.trigger(form)
-            if trigger_id is None:
-                await triggers_api.add_trigger(kit.sessions, body)
-            else:
-                changes = body.model_dump(exclude={"actions"})
-                await triggers_api.change_trigger(kit.sessions, trigger_id, changes, body.actions)
-        except HTTPException as exc:
-            return await editor(request, trigger_id, forms.FormValues.submitted(form), exc)
-        return done(PATH, "saved")
-
-    @router.post(PATH + "/new", include_in_schema=False)
-    async def create(request: Request) -> Response:
-        return await save(request, None)
-
-    @router.post(PATH + "/{trigger_id}", include_in_schema=False)
-    async def change(request: Request, trigger_id: int) -> Response:
-        return await save(request, trigger_id)
-
-    @router.post(PATH + "/{trigger_id}/delete", include_in_schema=False)
-    async def delete(request: Request, trigger_id: int) -> Response:
-        await admin_form(kit, request)
-        try:
-            await triggers_api.delete_trigger_row(kit.sessions, trigger_id)
-        except HTTPException as exc:
-            raise ConsoleError(status_code=exc.status_code, detail=str(exc.detail)) from exc
-        return done(PATH, "deleted")
+        },
+    )
+    add_editor_routes(router, kit, editor)
 
     return router
