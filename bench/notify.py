@@ -27,6 +27,9 @@ Phases (in one run, so machine noise hits both sides):
 3. the baseline again; the ratio uses the mean of the two.
 
 Prints machine facts, N, the rates and the ratio; writes ``bench/results/notify-<UTC>.json``.
+
+This module is the command and the run's order; the set-up is in ``notify_setup``, the
+timed phases in ``notify_phases``, the summary and report in ``notify_report``.
 """
 
 from __future__ import annotations
@@ -34,53 +37,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import threading
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiosmtpd.controller import Controller
-from devstack.fake_providers import FakeTelegram, FakeViber, FakeVk
-from devstack.probes import produce_records
-from devstack.processes import Child, free_port
+from devstack.processes import Child
 from devstack.services import wait_ready
 from devstack.stack import Stack
-from devstack.test_system import (
-    TWILIO_SID,
-    TWILIO_TOKEN,
-    Fakes,
-    service_env,
-    sms_and_phone_accounts,
-)
-from helpdesk_common.notification_templates import TYPES
-from helpdesk_common.records import (
-    Channel,
-    InboundMessage,
-    SenderIdentity,
-    ThreadHints,
-    TicketEvent,
-    TicketEventKind,
-)
-from helpdesk_common.topic_admin import ensure_topics
-from helpdesk_common.topics import TICKET_EVENTS
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from ticket_core import repository as repo
-from ticket_core.audit import SYSTEM
-from ticket_core.ingest import ingest_batch
-from ticket_core.workflow import ChangeRequest, apply_changes
+from devstack.test_system import service_env
 
-from . import machine
+from .notify_phases import broker_baseline, notifier_phase
+from .notify_report import print_report, summarise
+from .notify_setup import (
+    CHANNELS,
+    CountingSink,
+    configure,
+    event_record,
+    make_agents,
+    make_tickets,
+    start_fakes,
+)
 from .own_stack import run_on_own_stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
-MEASURED_TYPE = "agent.sla_breached"
-PARTITIONS = 8
-CHANNELS = 2  # email and SMS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,232 +80,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@dataclass
-class CountingSink:
-    """aiosmtpd handler: counts the mails it accepts and keeps a few for a content check."""
-
-    port: int = field(default_factory=free_port)
-    count: int = 0
-    samples: list[bytes] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.count += 1
-            if len(self.samples) < 3:
-                self.samples.append(bytes(envelope.content))
-        return "250 Message accepted"
-
-
-def _fakes() -> Fakes:
-    """Only Twilio runs; the other fakes exist for ``service_env``'s base URLs."""
-    fakes = Fakes(FakeTelegram(), FakeViber(), FakeVk())
-    fakes.twilio.credentials[TWILIO_SID] = TWILIO_TOKEN
-    fakes.twilio.start()
-    return fakes
-
-
-def _event_record(ticket: dict[str, Any], i: int) -> TicketEvent:
-    return TicketEvent(
-        kind=TicketEventKind.SLA_BREACHED,
-        ticket_id=ticket["id"],
-        ticket_number=ticket["number"],
-        details={"target": "resolution", "due_at": f"2031-01-01T10:{i % 60:02d}:00+00:00"},
-    )
-
-
-# --- set-up -----------------------------------------------------------------------------
-
-
-async def configure(core: httpx.AsyncClient, fakes: Fakes) -> None:
-    twilio = next(a for a in sms_and_phone_accounts(fakes) if a["name"] == "sms_twilio")
-    (await core.post("/api/v1/channel-accounts", json=twilio)).raise_for_status()
-    for key in TYPES:
-        body = {"enabled": key == MEASURED_TYPE}
-        if key == MEASURED_TYPE:
-            body.update(email_on=True, sms_on=True)
-        (await core.patch(f"/api/v1/notifications/types/{key}", json=body)).raise_for_status()
-    (
-        await core.patch("/api/v1/notifications/settings", json={"sms_account": "sms_twilio"})
-    ).raise_for_status()
-
-
-async def make_agents(core: httpx.AsyncClient, count: int, run: str) -> list[int]:
-    ids = []
-    for i in range(count):
-        created = await core.post(
-            "/api/v1/agents",
-            json={"name": f"Agent {i}", "email": f"{run}.a{i}@desk.test", "role": "specialist"},
-        )
-        created.raise_for_status()
-        agent_id = int(created.json()["id"])
-        phone = f"+7903{(hash(run) + i) % 10**7:07d}"
-        profile = await core.put(
-            f"/api/v1/notifications/agents/{agent_id}", json={"mobile_phone": phone}
-        )
-        profile.raise_for_status()
-        ids.append(agent_id)
-    return ids
-
-
-async def make_tickets(
-    database_url: str, run: str, count: int, agents: list[int], observers: int
-) -> list[dict[str, Any]]:
-    """Tickets from new senders, each assigned to one agent and observed by others."""
-    engine = create_async_engine(database_url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    messages = [
-        InboundMessage(
-            idempotency_key=f"{run}:ticket:{i}",
-            channel=Channel.WEBFORM,
-            channel_account="default",
-            sender=SenderIdentity(
-                channel_user_id=f"{run}.c{i}@example.com", email=f"{run}.c{i}@example.com"
-            ),
-            thread=ThreadHints(conversation_id=f"{run}.c{i}@example.com"),
-            subject=f"Printer {i} jams",
-            text="The printer jams on every page.",
-        )
-        for i in range(count)
-    ]
-    try:
-        async with sessions() as session, session.begin():
-            await ingest_batch(session, messages, reopen_window=timedelta(days=7))
-            rows = await session.execute(
-                select(repo.tickets.c.id, repo.tickets.c.number)
-                .join(repo.messages, repo.messages.c.ticket_id == repo.tickets.c.id)
-                .where(repo.messages.c.idempotency_key.like(f"{run}:ticket:%"))
-                .order_by(repo.tickets.c.id)
-            )
-            tickets = [{"id": int(r.id), "number": int(r.number)} for r in rows]
-            for i, ticket in enumerate(tickets):
-                team = [agents[(i + k) % len(agents)] for k in range(observers + 1)]
-                outcome = await apply_changes(
-                    session,
-                    [ticket["id"]],
-                    ChangeRequest(
-                        responsible_agent_id=team[0], observer_agent_ids=frozenset(team[1:])
-                    ),
-                    SYSTEM,
-                    now=datetime.now(UTC),
-                    auto_close_after=timedelta(days=7),
-                )
-                assert outcome.updated == [ticket["id"]], outcome.failed
-    finally:
-        await engine.dispose()
-    return tickets
-
-
-# --- phases -----------------------------------------------------------------------------
-
-
-async def broker_baseline(
-    bootstrap: str, records: list[TicketEvent], name: str, timeout: float
-) -> dict[str, Any]:
-    """Produce and consume the records with plain aiokafka, concurrently."""
-    topic = f"bench.notify.{name}"
-    await ensure_topics(bootstrap, {topic: PARTITIONS})
-    payloads = [(r.partition_key().encode(), r.model_dump_json().encode()) for r in records]
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-notify-{name}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1 << 20)
-    await consumer.start()
-    await producer.start()
-    try:
-        # Join the group first (not timed): one empty poll assigns the partitions.
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=200)
-        started = time.perf_counter()
-
-        async def produce() -> float:
-            futures = [await producer.send(topic, value, key=key) for key, value in payloads]
-            await asyncio.gather(*futures)
-            return time.perf_counter() - started
-
-        producing = asyncio.create_task(produce())
-        consumed = 0
-        deadline = time.monotonic() + timeout
-        while consumed < len(payloads):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"baseline consumed {consumed}/{len(payloads)}")
-            fetched = await consumer.getmany(timeout_ms=500, max_records=500)
-            got = sum(len(part) for part in fetched.values())
-            if got:
-                consumed += got
-                await consumer.commit()
-        seconds = time.perf_counter() - started
-        produce_seconds = await producing
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    return {
-        "records": len(payloads),
-        "seconds": seconds,
-        "rate": len(payloads) / seconds,
-        "produce_seconds": produce_seconds,
-    }
-
-
-async def notifier_phase(
-    bootstrap: str,
-    events: list[TicketEvent],
-    fanout: int,
-    sink: CountingSink,
-    fakes: Fakes,
-    cpu: dict[str, int],
-    timeout: float,
-) -> dict[str, Any]:
-    email_before, sms_before = sink.count, len(fakes.twilio.calls_of("messages.create"))
-    want = len(events) * fanout // CHANNELS
-    cpu_before = _cpu(cpu)
-    started = time.perf_counter()
-    await produce_records(bootstrap, TICKET_EVENTS.name, events)
-    produce_seconds = time.perf_counter() - started
-    deadline = time.monotonic() + timeout
-    first_half: float | None = None
-    while True:
-        emails = sink.count - email_before
-        sms = len(fakes.twilio.calls_of("messages.create")) - sms_before
-        if first_half is None and emails + sms >= want:
-            first_half = time.perf_counter() - started
-        if emails >= want and sms >= want:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"notifier: {emails} emails, {sms} SMS of {want} each")
-        await asyncio.sleep(0.05)
-    seconds = time.perf_counter() - started
-    cpu_used = {k: v - cpu_before[k] for k, v in _cpu(cpu).items()}
-    await asyncio.sleep(1.0)  # anything sent twice would arrive now
-    emails = sink.count - email_before
-    sms = len(fakes.twilio.calls_of("messages.create")) - sms_before
-    assert (emails, sms) == (want, want), f"sent twice? {emails} emails, {sms} SMS, {want} each"
-    notices = emails + sms
-    return {
-        "events": len(events),
-        "fanout": fanout,
-        "notifications": notices,
-        "emails": emails,
-        "sms": sms,
-        "seconds": seconds,
-        "rate": notices / seconds,
-        "events_per_second": len(events) / seconds,
-        "half_seconds": first_half,
-        "produce_seconds": produce_seconds,
-        "cpu_seconds": cpu_used,
-    }
-
-
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    found = {name: machine.cpu_seconds(pid) for name, pid in pids.items()}
-    found["bench"] = machine.self_cpu_seconds()
-    return found
-
-
 def _pid(child: Child | None) -> int | None:
     return child.process.pid if child is not None and child.process is not None else None
 
@@ -336,7 +90,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
     sink = CountingSink()
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
-    fakes = _fakes()
+    fakes = start_fakes()
     try:
         env = service_env(fakes, stack.config.service_ports, sink.port)
         children = {
@@ -353,19 +107,19 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
         )
         await asyncio.sleep(2.0)  # the set-up events pass (they notify nobody) and config caches
         fanout = (args.observers + 1) * CHANNELS
-        events = [_event_record(tickets[i % len(tickets)], i) for i in range(args.n)]
+        events = [event_record(tickets[i % len(tickets)], i) for i in range(args.n)]
         baseline_records = [
-            _event_record(tickets[i % len(tickets)], i) for i in range(args.n * fanout)
+            event_record(tickets[i % len(tickets)], i) for i in range(args.n * fanout)
         ]
         # Warm-up (not counted): the consumer group joins, the SMTP and HTTP paths are hot.
         print("[warm-up] 5 events ...", flush=True)
         cpu = {
             "notifier": _pid(children["notifier"]) or 0,
             "ticket_core": _pid(children["ticket-core"]) or 0,
-            "broker": _pid(stack.kafka and stack.kafka.child) or 0,
+            "broker": _pid(stack.kafka.child if stack.kafka else None) or 0,
         }
         cpu = {k: v for k, v in cpu.items() if v}
-        warm_up = [_event_record(tickets[i % len(tickets)], i) for i in range(5)]  # own ids
+        warm_up = [event_record(tickets[i % len(tickets)], i) for i in range(5)]  # own ids
         await notifier_phase(bootstrap, warm_up, fanout, sink, fakes, cpu, args.timeout)
         out: dict[str, Any] = {"tickets": len(tickets), "agents": len(agents), "baselines": []}
         print(f"[1/3] baseline: {len(baseline_records)} records through aiokafka ...", flush=True)
@@ -386,54 +140,6 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
     finally:
         controller.stop()
         fakes.twilio.stop()
-
-
-def summarise(phases: dict[str, Any]) -> dict[str, Any]:
-    rates = [b["rate"] for b in phases["baselines"]]
-    baseline = sum(rates) / len(rates)
-    rate = phases["notifier"]["rate"]
-    return {
-        "baseline_rate": baseline,
-        "notifications_per_second": rate,
-        "ratio": rate / baseline,
-        "ratio_range": [rate / max(rates), rate / min(rates)],
-    }
-
-
-def print_report(result: dict[str, Any]) -> None:
-    m, phases, summary = result["machine"], result, result["summary"]
-    n = phases["notifier"]
-    print("\n=== Notification benchmark ===")
-    print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, {m['memory_gib']} GiB RAM")
-    print(f"         Python {m['python']}, {m['platform']}")
-    print(f"         load average {m['load_average']} at start, {m['load_average_end']} at end")
-    print(
-        f"run: {result['run']}   N = {n['events']} sla.breached events over "
-        f"{phases['tickets']} tickets; fan-out {n['fanout']} notices per event "
-        f"({n['fanout'] // CHANNELS} agents x email + SMS)"
-    )
-    print("\nbaseline (plain aiokafka produce + consume, same number of records as notices):")
-    for i, b in enumerate(phases["baselines"], 1):
-        print(f"  run {i}: {b['rate']:8.0f} records/s  ({b['records']} in {b['seconds']:.2f} s)")
-    print(f"  mean:  {summary['baseline_rate']:8.0f} records/s")
-    print("\nnotifier (event produced -> email in the SMTP sink / SMS at the fake Twilio):")
-    print(
-        f"  rate:  {n['rate']:8.1f} notifications/s  ({n['notifications']} = {n['emails']} emails"
-        f" + {n['sms']} SMS in {n['seconds']:.2f} s; {n['events_per_second']:.1f} events/s)"
-    )
-    print(f"  half of the notices were out after {n['half_seconds']:.2f} s")
-    cpu = n["cpu_seconds"]
-    print("  CPU seconds in the phase: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
-    print(
-        "  CPU ms per notification:  "
-        + ", ".join(f"{k} {v / n['notifications'] * 1000:.2f}" for k, v in cpu.items())
-    )
-    low, high = summary["ratio_range"]
-    print(
-        f"\nRATIO notifications / broker records: {summary['ratio']:.4f} "
-        f"(vs each baseline: {low:.4f}-{high:.4f})"
-    )
-    print("(one run on a shared, noisy machine: read the ratio, not the absolute rates)")
 
 
 def main(argv: list[str] | None = None) -> int:
