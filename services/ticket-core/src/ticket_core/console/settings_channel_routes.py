@@ -16,8 +16,8 @@ from fastapi import APIRouter, HTTPException, Request
 from helpdesk_common.channel_accounts import ChannelAccount
 from helpdesk_common.logs import get_logger
 from helpdesk_common.records import Channel
-from pydantic import ValidationError
 from redis.exceptions import RedisError
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from .. import channel_accounts as store
@@ -36,6 +36,7 @@ from .kit import ConsoleKit
 from .settings_forms import (
     ACCOUNT_FIELDS,
     CHANNEL_TITLES,
+    REFUSALS,
     FormRefused,
     account_values,
     address_of,
@@ -43,8 +44,8 @@ from .settings_forms import (
     checkbox,
     form_value,
     managed_channel,
+    refusal,
     text,
-    validation_text,
 )
 
 log = get_logger(__name__)
@@ -166,70 +167,68 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
         secret_keys = {s.key for s in ACCOUNT_FIELDS[channel] if s.secret}
         return {k: v for k, v in values.items() if k not in secret_keys}
 
+    def channel_of(raw: str) -> Channel:
+        try:
+            return managed_channel(raw)
+        except FormRefused as exc:
+            raise ConsoleError(status_code=404, detail=str(exc)) from exc
+
+    async def save(
+        request: Request,
+        agent: ConsoleAgent,
+        form: FormData,
+        channel: Channel,
+        name: str | None,
+        view: dict[str, Any] | None,
+    ) -> Response:
+        """Create the account (``name`` None) or change it; a refusal shows the form
+        again with the posted values (never secrets) and the reason."""
+        try:
+            config, secrets = account_values(channel, form, editing=name is not None)
+            new_name = text(form, "name", 64) if name is None else None
+            values = {
+                "display_name": text(form, "display_name", 256),
+                "enabled": checkbox(form, "enabled"),
+                "config": config,
+                "secrets": secrets,  # when editing, empty fields are left out: kept
+            }
+            if name is None:
+                body = AccountIn.model_validate({"channel": channel, "name": new_name, **values})
+                await create_account(kit.sessions, sealer(), body)
+                name, what = body.name, "created"
+            else:
+                patch = AccountPatch.model_validate(values)
+                await patch_account(kit.sessions, sealer(), channel, name, patch)
+                what = "saved"
+        except REFUSALS as exc:
+            error, status_code = refusal(exc)
+            shown = without_secrets(channel, posted_values(form))
+            return form_page(
+                request,
+                agent,
+                channel,
+                account=view,
+                values=shown,
+                error=error,
+                status_code=status_code,
+            )
+        return RedirectResponse(
+            f"{PREFIX}/settings/channels/{channel.value}/{name}?done={what}", status_code=303
+        )
+
     @router.get("/settings/channels/new/{channel}", include_in_schema=False)
     async def new_form(request: Request, channel: str) -> Response:
         agent = await kit.administrator(request)
-        try:
-            chosen = managed_channel(channel)
-        except FormRefused as exc:
-            raise ConsoleError(status_code=404, detail=str(exc)) from exc
-        return form_page(request, agent, chosen, account=None, values={})
+        return form_page(request, agent, channel_of(channel), account=None, values={})
 
     @router.post("/settings/channels/new/{channel}", include_in_schema=False)
     async def create(request: Request, channel: str) -> Response:
         agent = await kit.administrator(request)
         form = await kit.checked_form(request, agent)
-        try:
-            chosen = managed_channel(channel)
-        except FormRefused as exc:
-            raise ConsoleError(status_code=404, detail=str(exc)) from exc
-        shown = without_secrets(chosen, posted_values(form))
-        try:
-            config, secrets = account_values(chosen, form, editing=False)
-            body = AccountIn.model_validate(
-                {
-                    "channel": chosen,
-                    "name": text(form, "name", 64),
-                    "display_name": text(form, "display_name", 256),
-                    "enabled": checkbox(form, "enabled"),
-                    "config": config,
-                    "secrets": secrets,
-                }
-            )
-            await create_account(kit.sessions, sealer(), body)
-        except FormRefused as exc:
-            return form_page(
-                request, agent, chosen, account=None, values=shown, error=str(exc), status_code=422
-            )
-        except ValidationError as exc:
-            return form_page(
-                request,
-                agent,
-                chosen,
-                account=None,
-                values=shown,
-                error=validation_text(exc),
-                status_code=422,
-            )
-        except HTTPException as exc:
-            return form_page(
-                request,
-                agent,
-                chosen,
-                account=None,
-                values=shown,
-                error=str(exc.detail),
-                status_code=exc.status_code,
-            )
-        return RedirectResponse(
-            f"{PREFIX}/settings/channels/{chosen.value}/{body.name}?done=created", status_code=303
-        )
+        return await save(request, agent, form, channel_of(channel), None, None)
 
     async def stored(channel: str, name: str) -> tuple[Channel, dict[str, Any], dict[str, str]]:
-        try:
-            chosen = managed_channel(channel)
-        except FormRefused as exc:
-            raise ConsoleError(status_code=404, detail=str(exc)) from exc
+        chosen = channel_of(channel)
         async with kit.sessions() as db:
             row = await load_account(db, chosen, name)  # 404 when missing
         secrets = sealer().open(row["secrets_encrypted"])
@@ -256,46 +255,7 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
         agent = await kit.administrator(request)
         form = await kit.checked_form(request, agent)
         chosen, row, secrets = await stored(channel, name)
-        shown = without_secrets(chosen, posted_values(form))
-        view = account_view(row, secrets)
-        try:
-            config, new_secrets = account_values(chosen, form, editing=True)
-            body = AccountPatch.model_validate(
-                {
-                    "display_name": text(form, "display_name", 256),
-                    "enabled": checkbox(form, "enabled"),
-                    "config": config,
-                    "secrets": new_secrets,  # empty fields are left out: kept
-                }
-            )
-            await patch_account(kit.sessions, sealer(), chosen, name, body)
-        except FormRefused as exc:
-            return form_page(
-                request, agent, chosen, account=view, values=shown, error=str(exc), status_code=422
-            )
-        except ValidationError as exc:
-            return form_page(
-                request,
-                agent,
-                chosen,
-                account=view,
-                values=shown,
-                error=validation_text(exc),
-                status_code=422,
-            )
-        except HTTPException as exc:
-            return form_page(
-                request,
-                agent,
-                chosen,
-                account=view,
-                values=shown,
-                error=str(exc.detail),
-                status_code=exc.status_code,
-            )
-        return RedirectResponse(
-            f"{PREFIX}/settings/channels/{chosen.value}/{name}?done=saved", status_code=303
-        )
+        return await save(request, agent, form, chosen, name, account_view(row, secrets))
 
     @router.post("/settings/channels/{channel}/{name}/enabled", include_in_schema=False)
     async def toggle(request: Request, channel: str, name: str) -> Response:

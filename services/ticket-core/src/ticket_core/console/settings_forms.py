@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import HTTPException
 from helpdesk_common.records import Channel
 from pydantic import ValidationError
 
@@ -122,6 +123,20 @@ def validation_text(exc: ValidationError) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+# What a settings form's write may raise; ``refusal`` says how to show each.
+REFUSALS = (FormRefused, ValidationError, HTTPException)
+
+
+def refusal(exc: FormRefused | ValidationError | HTTPException) -> tuple[str, int]:
+    """The message and status of a refused write: 422 for a form value or a request
+    body the REST API's model refuses, else the API's own status and reason."""
+    if isinstance(exc, FormRefused):
+        return str(exc), 422
+    if isinstance(exc, ValidationError):
+        return validation_text(exc), 422
+    return str(exc.detail), exc.status_code
 
 
 def account_values(
