@@ -21,22 +21,30 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 
 
-def _environment() -> Environment:
+def page_environment(templates: Path) -> Environment:
+    """Jinja2 as the console's and the portal's pages share it: ``templates`` then the
+    shared templates, autoescape on (message HTML only through ``|safe_html``), the
+    filters ``safe_html``, ``size`` and ``when``, the ``RATINGS`` global."""
     env = Environment(
-        loader=FileSystemLoader([HERE / "templates", HERE.parent / "shared_templates"]),
+        loader=FileSystemLoader([templates, HERE.parent / "shared_templates"]),
         autoescape=True,  # every {{ }} is escaped; customer HTML goes through |safe_html
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["safe_html"] = lambda html: Markup(views.safe_html(html or ""))
-    env.filters["channel_label"] = views.channel_label
-    env.filters["channel_icon"] = views.channel_icon
     env.filters["size"] = views.size_text
     env.filters["when"] = _when
+    env.globals["RATINGS"] = views.RATINGS
+    return env
+
+
+def _environment() -> Environment:
+    env = page_environment(HERE / "templates")
+    env.filters["channel_label"] = views.channel_label
+    env.filters["channel_icon"] = views.channel_icon
     env.filters["iso"] = lambda d: d.astimezone(UTC).isoformat() if d else ""
     env.globals["KINDS"] = views.KINDS
-    env.globals["RATINGS"] = views.RATINGS
     return env
 
 

@@ -115,7 +115,14 @@ def sla_countdown(row: dict[str, Any], now: datetime) -> Countdown:
 
 
 def attachment_links(ticket_id: int, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The message's files with their download paths (stored ones only)."""
+    """The message's files with their REST download paths (stored ones only)."""
+    return file_links(attachments, f"/api/v1/tickets/{ticket_id}/attachments/")
+
+
+def file_links(attachments: list[dict[str, Any]], download_path: str) -> list[dict[str, Any]]:
+    """A message's files: name, size, ``download_path`` + sha256 for a stored file (None
+    otherwise) and why a file was not stored (``skipped``). The console and the portal
+    each give their own download path."""
     found = []
     for item in attachments:
         blob = item.get("blob") or {}
@@ -124,7 +131,7 @@ def attachment_links(ticket_id: int, attachments: list[dict[str, Any]]) -> list[
             {
                 "filename": str(item.get("filename") or "attachment"),
                 "size": int(item.get("size") or 0),
-                "url": f"/api/v1/tickets/{ticket_id}/attachments/{sha}" if sha else None,
+                "url": f"{download_path}{sha}" if sha else None,
                 "skipped": item.get("skipped_reason"),
             }
         )

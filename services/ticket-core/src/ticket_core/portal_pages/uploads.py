@@ -11,6 +11,7 @@ from helpdesk_common.blobstore import BlobStore
 from helpdesk_common.records import AttachmentRef
 from starlette.datastructures import FormData, UploadFile
 
+from ..console import views
 from .forms import PortalError
 
 FIELD = "files"
@@ -80,15 +81,4 @@ def find_file(messages: list[dict[str, Any]], sha256: str) -> dict[str, Any] | N
 
 def file_links(ticket_id: int, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A message's files with the portal's download paths (stored ones only)."""
-    found = []
-    for item in attachments or []:
-        blob = item.get("blob") or {}
-        sha = blob.get("sha256") if isinstance(blob, dict) else None
-        found.append(
-            {
-                "filename": str(item.get("filename") or "attachment"),
-                "size": int(item.get("size") or 0),
-                "url": f"/portal/tickets/{ticket_id}/files/{sha}" if sha else None,
-            }
-        )
-    return found
+    return views.file_links(attachments or [], f"/portal/tickets/{ticket_id}/files/")
