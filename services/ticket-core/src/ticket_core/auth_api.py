@@ -30,6 +30,7 @@ from .api_common import not_found, refused
 from .login_guard import LoginGuard
 from .models_org import AgentRole, agents
 from .password_login import Account, checked_login
+from .session_cookie import clear_cookie, set_cookie
 from .settings import TicketCoreSettings
 
 log = get_logger(__name__)
@@ -233,27 +234,11 @@ async def _store_hash(
 
 
 def set_session_cookie(response: Response, token: str, settings: TicketCoreSettings) -> None:
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=int(settings.session_max_age_seconds),
-        httponly=True,
-        samesite="lax",
-        secure=settings.session_cookie_secure,
-        domain=settings.session_cookie_domain,
-        path="/",
-    )
+    set_cookie(response, COOKIE_NAME, token, int(settings.session_max_age_seconds), settings)
 
 
 def clear_session_cookie(response: Response, settings: TicketCoreSettings) -> None:
-    response.delete_cookie(
-        COOKIE_NAME,
-        path="/",
-        domain=settings.session_cookie_domain,
-        secure=settings.session_cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
+    clear_cookie(response, COOKIE_NAME, settings)
 
 
 async def sign_in(

@@ -28,6 +28,7 @@ from .desk_config import DeskConfig
 from .login_guard import LoginGuard
 from .password_login import Account, checked_login
 from .portal_repo import PortalUser
+from .session_cookie import clear_cookie, set_cookie
 from .settings import TicketCoreSettings
 
 log = get_logger(__name__)
@@ -118,27 +119,11 @@ async def portal_sign_in(
 def set_portal_cookie(
     response: Response, token: str, settings: TicketCoreSettings, store: AgentSessions
 ) -> None:
-    response.set_cookie(
-        PORTAL_COOKIE,
-        token,
-        max_age=int(store.max_age_seconds),
-        httponly=True,
-        samesite="lax",
-        secure=settings.session_cookie_secure,
-        domain=settings.session_cookie_domain,
-        path="/",
-    )
+    set_cookie(response, PORTAL_COOKIE, token, int(store.max_age_seconds), settings)
 
 
 def clear_portal_cookie(response: Response, settings: TicketCoreSettings) -> None:
-    response.delete_cookie(
-        PORTAL_COOKIE,
-        path="/",
-        domain=settings.session_cookie_domain,
-        secure=settings.session_cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
+    clear_cookie(response, PORTAL_COOKIE, settings)
 
 
 class PortalAuth:
