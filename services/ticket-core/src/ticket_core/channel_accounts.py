@@ -83,6 +83,12 @@ class SecretsUnavailable(RuntimeError):
     """No (valid) key: secrets can be neither stored nor read."""
 
 
+class UndecryptableSecrets(SecretsUnavailable):
+    """One account's stored secrets do not decrypt with the configured key(s): the key was
+    replaced without keeping the old one, or the row was written by other means. The other
+    accounts still work; an administrator enters this account's secrets again."""
+
+
 class InvalidAccount(ValueError):
     pass
 
@@ -120,10 +126,17 @@ class SecretBox:
         try:
             data: dict[str, str] = json.loads(self._box().decrypt(sealed.encode()))
         except InvalidToken as exc:
-            raise SecretsUnavailable(
+            raise UndecryptableSecrets(
                 "stored secrets do not decrypt with the configured key"
             ) from exc
         return data
+
+    def readable(self, sealed: str) -> dict[str, str] | None:
+        """The secrets, or None when they do not decrypt (a missing key still raises)."""
+        try:
+            return self.open(sealed)
+        except UndecryptableSecrets:
+            return None
 
 
 def check_account(

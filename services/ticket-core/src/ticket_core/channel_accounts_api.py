@@ -66,6 +66,11 @@ class AccountOut(BaseModel):
     enabled: bool
     config: dict[str, Any]
     secret_names: list[str] = Field(description="Which secrets are set (never their values).")
+    secrets_readable: bool = Field(
+        default=True,
+        description="False when the stored secrets do not decrypt with the configured key: "
+        "the account is left out of the other services' lookups until its secrets are set again.",
+    )
     created_at: Any
     updated_at: Any
 
@@ -79,9 +84,11 @@ class AccountInternal(BaseModel):
     secrets: dict[str, str]
 
 
-def _public(row: dict[str, Any], secrets: dict[str, str]) -> AccountOut:
+def _public(row: dict[str, Any], secrets: dict[str, str] | None) -> AccountOut:
     return AccountOut(
-        **{k: row[k] for k in AccountOut.model_fields if k in row}, secret_names=sorted(secrets)
+        **{k: row[k] for k in AccountOut.model_fields if k in row},
+        secret_names=sorted(secrets or ()),
+        secrets_readable=secrets is not None,
     )
 
 
@@ -133,7 +140,8 @@ async def patch_account(
     validated as a whole: 404, 422."""
     async with sessions() as session, session.begin():
         row = await load_account(session, channel, name, for_update=True)
-        secrets = sealer.open(row["secrets_encrypted"])
+        # Unreadable secrets count as none: the patch sets them again (or is refused, 422).
+        secrets = sealer.readable(row["secrets_encrypted"]) or {}
         values: dict[str, Any] = body.model_dump(
             include={"display_name", "enabled"}, exclude_none=True
         )
@@ -200,14 +208,14 @@ def channel_accounts_router(
         sealer = sealed_box()
         async with sessions() as session:
             rows = await store.list_accounts(session, channel.value if channel else None)
-        return [_public(r, sealer.open(r["secrets_encrypted"])) for r in rows]
+        return [_public(r, sealer.readable(r["secrets_encrypted"])) for r in rows]
 
     @public.get("/{channel}/{name}", response_model=AccountOut)
     async def get_one(channel: Channel, name: str) -> AccountOut:
         sealer = sealed_box()
         async with sessions() as session:
             row = await load_account(session, channel, name)
-        return _public(row, sealer.open(row["secrets_encrypted"]))
+        return _public(row, sealer.readable(row["secrets_encrypted"]))
 
     @public.patch("/{channel}/{name}", response_model=AccountOut)
     async def patch(channel: Channel, name: str, body: AccountPatch) -> AccountOut:
@@ -220,27 +228,46 @@ def channel_accounts_router(
                 raise HTTPException(404, f"no {channel.value} account {name!r}")
         log.info("channel_account_deleted", channel=channel.value, account=name)
 
-    def _internal(row: dict[str, Any], sealer: store.SecretBox) -> AccountInternal:
+    def _internal(row: dict[str, Any], secrets: dict[str, str]) -> AccountInternal:
         return AccountInternal(
             **{k: row[k] for k in ("display_name", "enabled", "config", "name")},
             channel=Channel(row["channel"]),
-            secrets=sealer.open(row["secrets_encrypted"]),
+            secrets=secrets,
         )
 
     @internal.get("/{channel}", response_model=list[AccountInternal])
     async def list_channel(channel: Channel) -> list[AccountInternal]:
-        """Every account of one channel, enabled or not, with its secrets."""
+        """Every account of one channel, enabled or not, with its secrets. An account whose
+        secrets do not decrypt is left out (and logged), so it cannot stop the others."""
         sealer = sealed_box()
         async with sessions() as session:
             rows = await store.list_accounts(session, channel.value)
-        return [_internal(r, sealer) for r in rows]
+        found = []
+        for row in rows:
+            secrets = sealer.readable(row["secrets_encrypted"])
+            if secrets is None:
+                log.error(
+                    "channel_account_secrets_undecryptable",
+                    channel=channel.value,
+                    account=row["name"],
+                )
+                continue
+            found.append(_internal(row, secrets))
+        return found
 
     @internal.get("/{channel}/{name}", response_model=AccountInternal)
     async def lookup(channel: Channel, name: str) -> AccountInternal:
         sealer = sealed_box()
         async with sessions() as session:
             row = await load_account(session, channel, name)
-        return _internal(row, sealer)
+        secrets = sealer.readable(row["secrets_encrypted"])
+        if secrets is None:
+            raise HTTPException(
+                503,
+                f"the secrets of {channel.value} account {name!r} do not decrypt with the "
+                "configured key (TICKET_CORE_SECRETS_KEY); set them again",
+            )
+        return _internal(row, secrets)
 
     router = APIRouter()
     router.include_router(public)

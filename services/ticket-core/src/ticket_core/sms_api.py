@@ -70,9 +70,14 @@ def sms_router(
             raise HTTPException(404, f"no sms account {name!r}")
         if not box.available:
             raise HTTPException(503, "TICKET_CORE_SECRETS_KEY is not set")
+        secrets = box.readable(row["secrets_encrypted"])
+        if secrets is None:
+            raise HTTPException(
+                503, f"the secrets of sms account {name!r} do not decrypt; set them again"
+            )
         values: dict[str, Any] = {k: row[k] for k in ("name", "display_name", "enabled", "config")}
         account = ChannelAccount.model_validate(
-            {**values, "channel": Channel.SMS, "secrets": box.open(row["secrets_encrypted"])}
+            {**values, "channel": Channel.SMS, "secrets": secrets}
         )
         result = await check_connection(account)
         log.info("sms_connection_tested", account=name, ok=result.ok)

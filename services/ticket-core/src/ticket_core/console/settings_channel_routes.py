@@ -231,7 +231,7 @@ def settings_channel_router(kit: ConsoleKit) -> APIRouter:
         chosen = channel_of(channel)
         async with kit.sessions() as db:
             row = await load_account(db, chosen, name)  # 404 when missing
-        secrets = sealer().open(row["secrets_encrypted"])
+        secrets = sealer().readable(row["secrets_encrypted"]) or {}  # unreadable: set again
         return chosen, row, secrets
 
     def account_view(row: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
