@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,14 +105,17 @@ async def xlsx_response(
     report = XlsxReport()
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     try:
-        async for rows in chunks(sessions, where):
-            for cells in rows:
-                report.add(cells)
+        async with aclosing(chunks(sessions, where)) as reading:
+            async for rows in reading:
+                for cells in rows:
+                    report.add(cells)
         await asyncio.to_thread(report.save, spool)
     except OverflowError as exc:
+        report.discard()
         spool.close()
         raise ReportTooLarge(str(exc)) from exc
-    except BaseException:
+    except BaseException:  # the query failed (a 4xx for bad values), cancelled, ...
+        report.discard()
         spool.close()
         raise
     spool.seek(0)
