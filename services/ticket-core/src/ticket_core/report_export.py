@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
@@ -69,7 +69,7 @@ def created_between(created_from: datetime | None, created_to: datetime | None) 
 
 async def chunks(
     sessions: async_sessionmaker[AsyncSession], where: list[Any]
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncGenerator[list[list[Any]], None]:
     async with sessions() as session:
         result = await session.stream(report_query(where).execution_options(yield_per=CHUNK))
         async for partition in result.mappings().partitions(CHUNK):
