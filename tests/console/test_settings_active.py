@@ -2,15 +2,28 @@
 administrator deactivates a type in the browser; the ticket that has it keeps and shows
 it, other tickets and the new-ticket form no longer offer it; a default status cannot be
 switched off (422 with the reason); leads and specialists are refused (403) and change
-nothing. Every row switched off here is made by the test."""
+nothing. Every row switched off here is made by the test and switched on again at its
+end (the session shares one desk: other tests must not meet an inactive row)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from .console_helpers import Console, unique
 from .page_client import logged_in_client
+
+MADE: list[str] = []  # rows of the running test, switched on again at its end
+
+
+@pytest.fixture(autouse=True)
+async def switched_on_again(console: Console) -> AsyncIterator[None]:
+    yield
+    while MADE:
+        await console.api.patch(MADE.pop(), json={"active": True})
 
 
 async def _ticket(console: Console, **extra: Any) -> dict[str, Any]:
@@ -36,6 +49,7 @@ async def test_an_administrator_switches_a_type_off_and_its_ticket_keeps_it(
     made = await console.api.post("/api/v1/ticket-types", json={"name": unique("Walk-in ")})
     assert made.status_code == 201, made.text
     kind = made.json()
+    MADE.append(f"/api/v1/ticket-types/{kind['id']}")
     keeper = await _ticket(console, type_id=kind["id"])
     other = await _ticket(console)
     admin = await console.agent("administrator")
@@ -99,6 +113,7 @@ async def test_only_administrators_switch_rows_and_forms_are_checked(console: Co
     )
     assert made.status_code == 201, made.text
     priority = made.json()
+    MADE.append(f"/api/v1/priorities/{priority['id']}")
     url = f"/console/settings/priorities/{priority['id']}/active"
     for role in ("lead_specialist", "specialist"):
         agent = await console.agent(role)
