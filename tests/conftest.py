@@ -37,6 +37,10 @@ for _name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL", "NOTIFIER_
 os.environ["TICKET_CORE_ALLOW_ANONYMOUS"] = "true"
 os.environ["TELEPHONY_ALLOW_ANONYMOUS"] = "true"
 
+# The session's shared HTTP clients: a read timeout generous enough for a loaded 2-core
+# machine (several test sessions at once), where a report or a bulk change can take a while.
+SLOW = httpx.Timeout(30.0, connect=10.0)
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
@@ -115,12 +119,12 @@ def running(stack: Stack, fakes: Fakes, mail_sink: MailSink) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 async def gateway(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
     port = running.config.service_ports["gateway"]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=SLOW) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def tickets_api(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
     port = running.config.service_ports["ticket-core"]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=SLOW) as client:
         yield client

@@ -70,7 +70,7 @@ async def test_the_new_ticket_form_refuses_a_stale_csrf_token(console: Console) 
         cookies = {c["name"]: c["value"] for c in await opened.context.cookies()}
     finally:
         await opened.close()
-    async with httpx.AsyncClient(base_url=console.base, cookies=cookies) as client:
+    async with httpx.AsyncClient(base_url=console.base, cookies=cookies, timeout=30) as client:
         response = await client.post(
             "/console/tickets/new",
             data={"csrf_token": "forged", "contact": "a@example.test", "subject": "x"},

@@ -137,21 +137,26 @@ async def test_a_specialist_reads_a_linked_ticket_but_may_not_change_it(
         assert page.status_code == 200 and linked["subject"] in page.text
         assert f"#{mine['number']}" in page.text  # its panel shows the way back
         assert (await client.get(f"/console/tickets/{unrelated['id']}")).status_code == 404
-        reply = await client.post(
-            f"/console/tickets/{linked['id']}/reply",
+        # read-only for them: every form's POST is refused with 403, saying why
+        writes = {
+            "reply": {"text": "from the side", "mode": "note"},
+            "change": {"status_id": "999"},
+            "escalate": {"group_id": "1", "note": "from the side"},
+            "links": {"kind": "related", "other": str(mine["number"])},
+            "links/remove": {"kind": "related", "other_id": str(mine["id"])},
+            "merge": {"target": str(mine["number"])},
+        }
+        for action, fields in writes.items():
+            refused = await client.post(
+                f"/console/tickets/{linked['id']}/{action}", data={"csrf_token": csrf, **fields}
+            )
+            assert refused.status_code == 403, (action, refused.text)
+            assert f"read-only: linked to your ticket #{mine['number']}" in refused.text
+        unrelated_reply = await client.post(
+            f"/console/tickets/{unrelated['id']}/reply",
             data={"csrf_token": csrf, "text": "from the side", "mode": "note"},
         )
-        assert reply.status_code == 404
-        change = await client.post(
-            f"/console/tickets/{linked['id']}/change",
-            data={"csrf_token": csrf, "status_id": "999"},
-        )
-        assert change.status_code == 404
-        merge = await client.post(
-            f"/console/tickets/{linked['id']}/merge",
-            data={"csrf_token": csrf, "target": str(mine["number"])},
-        )
-        assert merge.status_code == 404
+        assert unrelated_reply.status_code == 404  # one it may not even read: not found
         # ... nor link their own ticket to one they cannot change
         sideways = await client.post(
             f"/console/tickets/{mine['id']}/links",
@@ -160,3 +165,52 @@ async def test_a_specialist_reads_a_linked_ticket_but_may_not_change_it(
         assert sideways.status_code == 404
     assert await console.messages_of(linked["id"]) == before
     assert await _links(console, mine["id"]) == [("related", linked["id"], True)]
+    assert (await console.api.get(f"/api/v1/tickets/{linked['id']}")).json()["status"] == "open"
+
+
+async def test_a_specialist_sees_a_linked_ticket_read_only_in_the_browser(
+    console: Console,
+) -> None:
+    """No reply box, no side form, no escalation, link or merge forms on a ticket they may
+    only read; a notice names their own ticket. Their own ticket keeps every form."""
+    specialist = await console.agent("specialist")
+    mine = await _ticket(console, unique("Mine "), responsible_agent_id=specialist.id)
+    linked = await _ticket(console, unique("Linked "))
+    made = await console.api.post(
+        f"/api/v1/tickets/{linked['id']}/links",
+        json={"kind": "parent", "linked_ticket_id": mine["id"]},
+        headers={"X-Agent-Id": str((await console.agent("administrator")).id)},
+    )
+    assert made.status_code == 201, made.text
+    forms = [
+        "#reply-form",
+        "#change-form",
+        "#link-form",
+        "#merge-form",
+        "form[action$='/escalate']",
+    ]
+    opened = await console.log_in(specialist)
+    page = opened.page
+    try:
+        await page.goto(console.url(f"/tickets/{linked['id']}"))
+        notice = page.locator("#read-only")
+        await notice.wait_for()
+        text = await notice.text_content() or ""
+        assert f"linked to your ticket #{mine['number']}" in text
+        assert text.lower().startswith("read-only")
+        assert linked["subject"] in (await page.text_content("#summary") or "")
+        for selector in forms:
+            assert await page.locator(selector).count() == 0, selector
+        assert await page.locator("#links button.link-remove").count() == 0
+        await page.locator("#links .link-row", has_text=f"#{mine['number']}").wait_for()
+        await console.shot(page, "ticket-read-only-linked")
+
+        await page.click(f"#links a:has-text('#{mine['number']}')")  # back to their own
+        await page.wait_for_url(console.url(f"/tickets/{mine['id']}"))
+        await page.locator("#reply-form").wait_for()
+        assert await page.locator("#read-only").count() == 0
+        for selector in forms:
+            assert await page.locator(selector).count() == 1, selector
+        assert json.dumps(opened.errors) == "[]"
+    finally:
+        await opened.close()

@@ -110,26 +110,26 @@ def _urls(fakes: Fakes) -> ProviderUrls:
 
 
 async def test_imap_probe_logs_in_and_reports_the_servers_refusal(dovecot: Dovecot) -> None:
-    good = await probe_imap(_imap(dovecot), IMAP_PASSWORD, timeout=5)
+    good = await probe_imap(_imap(dovecot), IMAP_PASSWORD, timeout=15)
     assert good.ok, good.message
     assert "logged in" in good.message and "INBOX" in good.message
 
-    wrong = await probe_imap(_imap(dovecot), "not-the-password", timeout=5)
+    wrong = await probe_imap(_imap(dovecot), "not-the-password", timeout=15)
     assert not wrong.ok
     assert wrong.message.startswith("login refused:")
     assert "auth" in wrong.message.lower()  # Dovecot's [AUTHENTICATIONFAILED] text
     assert "not-the-password" not in wrong.message
 
-    folder = await probe_imap(_imap(dovecot, folder="NoSuchFolder"), IMAP_PASSWORD, timeout=5)
+    folder = await probe_imap(_imap(dovecot, folder="NoSuchFolder"), IMAP_PASSWORD, timeout=15)
     assert not folder.ok and "NoSuchFolder" in folder.message
 
     # IMAPS with the test server's own certificate as the trusted CA.
     tls = _imap(dovecot, port=dovecot.imaps_port, security="tls", tls_ca_file=str(dovecot.cert))
-    secure = await probe_imap(tls, IMAP_PASSWORD, timeout=5)
+    secure = await probe_imap(tls, IMAP_PASSWORD, timeout=15)
     assert secure.ok, secure.message
     # ... and refused when the certificate is not trusted.
     untrusted = _imap(dovecot, port=dovecot.imaps_port, security="tls")
-    refused = await probe_imap(untrusted, IMAP_PASSWORD, timeout=5)
+    refused = await probe_imap(untrusted, IMAP_PASSWORD, timeout=15)
     assert not refused.ok and "TLS" in refused.message
 
 
@@ -152,11 +152,13 @@ async def test_probes_report_unreachable_and_silent_servers(silent_port: int) ->
 
 async def test_smtp_probe_against_the_sink(smtp_server: SmtpServer) -> None:
     port = smtp_server.sink.port
-    hello = await probe_smtp("127.0.0.1", port, security="none", timeout=5)
+    hello = await probe_smtp("127.0.0.1", port, security="none", timeout=15)
     assert hello.ok, hello.message
     assert hello.message.startswith("EHLO answered by")
     # The sink offers no AUTH: a login cannot succeed, and the probe says why.
-    login = await probe_smtp("127.0.0.1", port, security="none", login="u", password="p", timeout=5)
+    login = await probe_smtp(
+        "127.0.0.1", port, security="none", login="u", password="p", timeout=15
+    )
     assert not login.ok and "AUTH" in login.message
 
 

@@ -224,8 +224,10 @@ async def test_bad_submissions_are_refused_and_nothing_is_published(
     assert await end_offsets(running.infra.kafka, topic) == before
 
 
-async def test_every_service_reports_ready_and_metrics(running: Stack) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
+async def test_every_service_reports_ready_and_metrics(
+    running: Stack, gateway: httpx.AsyncClient, tickets_api: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:  # readiness probes every dependency
         for name, port in running.config.service_ports.items():
             ready = await client.get(f"http://127.0.0.1:{port}/readyz")
             assert ready.status_code == 200, (name, ready.text)
@@ -233,11 +235,19 @@ async def test_every_service_reports_ready_and_metrics(running: Stack) -> None:
             metrics = await client.get(f"http://127.0.0.1:{port}/metrics")
             assert metrics.status_code == 200
             assert "python_info" in metrics.text
+        # ticket-core counts the inbound records it handled (one of its own, so the test
+        # does not depend on the tests that ran before it)
+        email = new_email()
+        sent = await gateway.post("/api/v1/webform", json={"email": email, "text": "Count me"})
+        assert sent.status_code == 202, sent.text
+        await eventually(lambda: tickets_for(tickets_api, email), bool, TIMEOUT, "ticket")
         core = running.config.service_ports["ticket-core"]
-        text = (await client.get(f"http://127.0.0.1:{core}/metrics")).text
-        assert (
-            'helpdesk_records_consumed_total{outcome="handled",topic="inbound.messages.v1"}' in text
-        )
+        handled = 'helpdesk_records_consumed_total{outcome="handled",topic="inbound.messages.v1"}'
+
+        async def core_metrics() -> str:
+            return (await client.get(f"http://127.0.0.1:{core}/metrics")).text
+
+        await eventually(core_metrics, lambda text: handled in text, TIMEOUT, "handled count")
 
 
 async def test_agent_reply_reaches_the_customer_by_email_and_reports_delivery(

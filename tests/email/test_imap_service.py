@@ -83,7 +83,7 @@ async def test_service_ingests_a_mailbox_from_its_environment(
         imap.append(box.folder, mail(box.name, 1, sender=sender))
         (record,) = await tap.wait_for(box.account, 1, timeout=30)
         assert record["sender"]["email"] == sender
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
             (status,) = (await api.get("/api/v1/mailboxes")).json()
         assert status["holding_lease"] and status["published"] == 1
         assert PASSWORD not in json.dumps(status)

@@ -150,7 +150,7 @@ async def test_sent_once_even_when_delivered_twice(sender, smtp, infra) -> None:
     assert mails[0]["Message-ID"] == record.email_message_id
     assert [a.get_content() for a in mails[0].iter_attachments()] == ["invoice body"]
     events = await eventually(
-        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 10, "sent"
+        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 30, "sent"
     )
     assert {e.state.value for e in events} == {"sent"}
     assert events[0].message_id == 70
@@ -162,7 +162,7 @@ async def test_refused_recipient_is_a_failed_delivery_not_retried(sender, smtp, 
     await send.send(record)
     await send.send(record)
     events = await eventually(
-        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 10, "failed"
+        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 30, "failed"
     )
     assert [e.state.value for e in events] == ["failed"]
     assert "550" in (events[0].reason or "")
@@ -194,6 +194,6 @@ async def test_channels_without_a_sender_fail_with_a_reason(sender, infra) -> No
     )
     await send.send(record)
     events = await eventually(
-        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 10, "failed"
+        lambda: delivery_events(infra, record.outbound_id), lambda e: len(e) >= 1, 30, "failed"
     )
     assert events[0].state.value == "failed" and "not supported" in (events[0].reason or "")

@@ -5,11 +5,21 @@ results streamed in chunks."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import os
+import sys
+from typing import Any
 
 import httpx
+import pytest
 from openpyxl import load_workbook
+from openpyxl.worksheet._writer import ALL_TEMP_FILES
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from ticket_core import repository as repo
 from ticket_core.audit import Actor
+from ticket_core.report_export import xlsx_response
 from ticket_core.reports import HEADER, XlsxReport, cell, safe_text
 
 from .auth_helpers import logged_in
@@ -130,3 +140,41 @@ async def test_bad_report_filters_are_422(tickets_api: Api) -> None:
         for extension in ("csv", "xlsx"):
             response = await tickets_api.get(f"/api/v1/reports/tickets.{extension}", params=params)
             assert response.status_code == 422, (params, response.text)
+
+
+async def test_a_failed_xlsx_export_closes_its_workbook_and_removes_its_file(
+    engine: AsyncEngine,
+) -> None:
+    """The query fails after the workbook was started (PostgreSQL refuses a NUL in a
+    parameter; the API answers 422): the sheet's row writer must be closed then and its
+    temporary file removed, not left to the garbage collector (which wrote into a closed
+    file: an unraisable exception) and to the process's exit."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    before = set(ALL_TEMP_FILES)  # openpyxl's files, until removed (or the process exits)
+    unraisable: list[Any] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        with pytest.raises(DBAPIError):
+            await xlsx_response(sessions, [repo.tickets.c.subject == "nul\x00"])
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert set(ALL_TEMP_FILES) - before == set()
+    assert [str(u.exc_value) for u in unraisable] == []
+
+
+def test_a_discarded_report_leaves_no_file_and_a_saved_one_cannot_be_discarded() -> None:
+    report = XlsxReport()
+    report.add(["a", 1])
+    sheet_file = ALL_TEMP_FILES[-1]
+    assert os.path.exists(sheet_file)
+    report.discard()
+    report.discard()  # twice is harmless
+    assert not os.path.exists(sheet_file) and sheet_file not in ALL_TEMP_FILES
+    saved = XlsxReport()
+    target = io.BytesIO()
+    saved.save(target)
+    saved.discard()  # nothing to do: the saved workbook stays readable
+    rows = load_workbook(io.BytesIO(target.getvalue())).active.values
+    assert next(iter(rows)) == tuple(HEADER)

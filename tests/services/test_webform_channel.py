@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import pytest
 from gateway.ratelimit import RateLimiter
 from gateway.webform import InvalidSubmission, build_raw_record, parse_fields, raw_id_for
@@ -120,8 +123,10 @@ async def test_rate_limit_counts_per_source_in_redis(infra) -> None:  # type: ig
         await redis.aclose()
 
 
-async def test_rate_limit_fails_open_when_redis_is_unreachable() -> None:
-    # Nothing listens on this port: every Redis call fails with a connection error.
+async def test_rate_limit_without_redis_lets_sources_under_the_limit_through() -> None:
+    # Nothing listens on this port: every Redis call fails with a connection error. No
+    # request is refused because of that; a source over the limit on this replica alone
+    # (so over the shared limit too) still is.
     import socket
 
     with socket.socket() as probe:
@@ -129,7 +134,39 @@ async def test_rate_limit_fails_open_when_redis_is_unreachable() -> None:
         port = probe.getsockname()[1]
     redis = Redis.from_url(f"redis://127.0.0.1:{port}/0")
     try:
-        limiter = RateLimiter(redis, per_minute=1, prefix="test-rl-down")
-        assert [await limiter.allow("1.2.3.4") for _ in range(3)] == [True, True, True]
+        limiter = RateLimiter(redis, per_minute=2, prefix="test-rl-down")
+        results = [await limiter.allow("1.2.3.4") for _ in range(4)]
+        assert results == [True, True, False, False]
+        assert await limiter.allow("5.6.7.8") is True
+    finally:
+        await redis.aclose()
+
+
+async def test_rate_limit_keeps_limiting_a_flood_while_redis_answers_late(infra) -> None:  # type: ignore[no-untyped-def]
+    """A flood can load the gateway (or Redis) until replies come after the timeout: the
+    limiter then decides by its own count instead of letting the whole flood through."""
+    redis = Redis.from_url(infra.redis_url)
+    admin = Redis.from_url(infra.redis_url)
+    try:
+        limiter = RateLimiter(
+            redis, per_minute=3, prefix=f"test-rl-slow-{uuid.uuid4().hex}", timeout_seconds=0.2
+        )
+        await limiter.allow("warm-up")  # loads the script before Redis is paused
+        await admin.execute_command("CLIENT", "PAUSE", 800, "WRITE")  # writes wait 0.8 s
+        flood = await asyncio.gather(*(limiter.allow("9.9.9.9") for _ in range(8)))
+        assert sorted(flood, reverse=True) == [True] * 3 + [False] * 5
+        assert await limiter.allow("8.8.8.8") is True  # another source is not affected
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await redis.aclose()
+        await admin.aclose()
+
+
+async def test_rate_limit_never_lets_more_than_the_limit_through_on_one_replica(infra) -> None:  # type: ignore[no-untyped-def]
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        limiter = RateLimiter(redis, per_minute=5, prefix=f"test-rl-cap-{uuid.uuid4().hex}")
+        results = await asyncio.gather(*(limiter.allow("7.7.7.7") for _ in range(40)))
+        assert results.count(True) == 5
     finally:
         await redis.aclose()

@@ -23,6 +23,7 @@ class Status:
     name: str
     category: Category
     is_default: bool
+    active: bool = True  # (migration 0015) inactive: kept by tickets, not a new choice
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Catalog:
     types: dict[int, str]
     internal_types: frozenset[int]
     default_priority_id: int
+    # --- catalogue active flag (migration 0015) ---
+    inactive_priorities: frozenset[int] = frozenset()
+    inactive_types: frozenset[int] = frozenset()
 
     def default_status(self, category: str) -> Status:
         wanted = Category(category)
@@ -39,6 +43,22 @@ class Catalog:
 
     def is_internal(self, type_id: int | None) -> bool:
         return type_id is not None and type_id in self.internal_types
+
+    def inactive_choice(self, before: dict[str, Any], after: dict[str, Any]) -> str | None:
+        """Why ``after`` may not be written: it gives the ticket a status, priority or
+        type that is inactive (one the ticket has already is kept); else None."""
+        for column, what, names, inactive in (
+            ("status_id", "status", {i: s.name for i, s in self.statuses.items()}, None),
+            ("priority_id", "priority", self.priorities, self.inactive_priorities),
+            ("type_id", "ticket type", self.types, self.inactive_types),
+        ):
+            value = after.get(column)
+            if value is None or value == before.get(column):
+                continue
+            off = not self.statuses[value].active if inactive is None else value in inactive
+            if off:
+                return f"{what} {names.get(value, value)!r} is inactive"
+        return None
 
     def status_name(self, status_id: int | None) -> str | None:
         status = self.statuses.get(status_id) if status_id is not None else None
@@ -54,6 +74,7 @@ async def load_catalog(session: AsyncSession) -> Catalog:
             statuses.c.name,
             statuses.c.category.label("extra"),
             statuses.c.is_default.label("flag"),
+            statuses.c.active,
         ),
         select(
             literal("priority"),
@@ -61,6 +82,7 @@ async def load_catalog(session: AsyncSession) -> Catalog:
             priorities.c.name,
             cast(priorities.c.position, Text),
             priorities.c.is_default,
+            priorities.c.active,
         ),
         select(
             literal("type"),
@@ -68,6 +90,7 @@ async def load_catalog(session: AsyncSession) -> Catalog:
             ticket_types.c.name,
             literal(None, Text),
             ticket_types.c.internal,
+            ticket_types.c.active,
         ),
     )
     rows: list[Any] = list((await session.execute(query)).all())
@@ -75,11 +98,17 @@ async def load_catalog(session: AsyncSession) -> Catalog:
     priority_map: dict[int, str] = {}
     type_map: dict[int, str] = {}
     internal: set[int] = set()
+    inactive: dict[str, set[int]] = {"priority": set(), "type": set()}
     default_priority = 0
-    for kind, row_id, name, extra, flag in rows:
+    for kind, row_id, name, extra, flag, active in rows:
         if kind == "status":
-            status_map[int(row_id)] = Status(int(row_id), str(name), Category(extra), bool(flag))
-        elif kind == "priority":
+            status_map[int(row_id)] = Status(
+                int(row_id), str(name), Category(extra), bool(flag), bool(active)
+            )
+            continue
+        if not active:
+            inactive[kind].add(int(row_id))
+        if kind == "priority":
             priority_map[int(row_id)] = str(name)
             if flag:
                 default_priority = int(row_id)
@@ -87,7 +116,15 @@ async def load_catalog(session: AsyncSession) -> Catalog:
             type_map[int(row_id)] = str(name)
             if flag:
                 internal.add(int(row_id))
-    return Catalog(status_map, priority_map, type_map, frozenset(internal), default_priority)
+    return Catalog(
+        status_map,
+        priority_map,
+        type_map,
+        frozenset(internal),
+        default_priority,
+        frozenset(inactive["priority"]),
+        frozenset(inactive["type"]),
+    )
 
 
 async def ticket_is_internal(session: AsyncSession, type_id: int | None) -> bool:

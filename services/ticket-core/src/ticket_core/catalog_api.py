@@ -3,7 +3,9 @@
 Exactly one priority, and one status per category, is the default (new tickets, and
 moves asked by category, use it): making another row the default moves the flag; the
 default itself cannot be unset or deleted. A status keeps its category for life (tickets
-hold both); a row still used by tickets cannot be deleted (409).
+hold both); a row still used by tickets cannot be deleted (409). A row can be switched
+off instead (``active``: false): not offered for new choices, kept by the tickets that
+have it; a default cannot be switched off (422), nor an inactive row made the default.
 """
 
 from __future__ import annotations
@@ -29,18 +31,21 @@ class TypeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
     internal: bool = Field(default=False, description="Customers never see nor hear of it.")
+    active: bool = Field(default=True, description="Offered for new choices (migration 0015).")
 
 
 class TypePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     internal: bool | None = None
+    active: bool | None = None
 
 
 class TypeOut(BaseModel):
     id: int
     name: str
     internal: bool
+    active: bool = True
 
 
 class PriorityIn(BaseModel):
@@ -49,6 +54,7 @@ class PriorityIn(BaseModel):
     position: int = Field(ge=0, le=10_000, description="Higher is more urgent.")
     colour: Colour
     is_default: bool = False
+    active: bool = Field(default=True, description="Offered for new choices (migration 0015).")
 
 
 class PriorityPatch(BaseModel):
@@ -57,6 +63,7 @@ class PriorityPatch(BaseModel):
     position: int | None = Field(default=None, ge=0, le=10_000)
     colour: Colour | None = None
     is_default: bool | None = None
+    active: bool | None = None
 
 
 class PriorityOut(BaseModel):
@@ -65,6 +72,7 @@ class PriorityOut(BaseModel):
     position: int
     colour: str
     is_default: bool
+    active: bool = True
 
 
 class StatusIn(BaseModel):
@@ -76,6 +84,7 @@ class StatusIn(BaseModel):
     counts_toward_load: bool = Field(
         default=True, description="Tickets in it count toward an agent's load (routing)."
     )
+    active: bool = Field(default=True, description="Offered for new choices (migration 0015).")
 
 
 class StatusPatch(BaseModel):
@@ -84,6 +93,7 @@ class StatusPatch(BaseModel):
     position: int | None = Field(default=None, ge=0, le=10_000)
     is_default: bool | None = None
     counts_toward_load: bool | None = None
+    active: bool | None = None
 
 
 class StatusOut(BaseModel):
@@ -93,6 +103,7 @@ class StatusOut(BaseModel):
     position: int
     is_default: bool
     counts_toward_load: bool = True
+    active: bool = True
 
 
 def _default_scope(table: Table, row: dict[str, Any]) -> list[Any]:
@@ -109,6 +120,12 @@ async def _write(
     if current is not None and current.get("is_default") and values.get("is_default") is False:
         raise HTTPException(
             status_code=422, detail="make another row the default instead of unsetting this one"
+        )
+    merged = {**(current or {}), **values}
+    if merged.get("is_default") and merged.get("active") is False:  # (migration 0015)
+        raise HTTPException(
+            status_code=422,
+            detail=f"the default {what} cannot be inactive: make another row the default first",
         )
     if values.get("is_default") and not (current and current["is_default"]):
         await crud.clear_default(session, table, *_default_scope(table, current or values))

@@ -38,6 +38,10 @@ class TicketType(SQLModel, table=True):
     internal: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
     )
+    # --- catalogue active flag (migration 0015): inactive rows are not offered for new choices ---
+    active: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
+    )
 
 
 class Priority(SQLModel, table=True):
@@ -62,6 +66,10 @@ class Priority(SQLModel, table=True):
     colour: str = Field(sa_column=Column(Text, nullable=False))
     is_default: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    # --- catalogue active flag (migration 0015): inactive rows are not offered for new choices ---
+    active: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
     )
 
 
@@ -90,6 +98,10 @@ class StatusRow(SQLModel, table=True):
     )
     # --- routing (migration 0006): tickets in this status count toward an agent's load ---
     counts_toward_load: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
+    )
+    # --- catalogue active flag (migration 0015): inactive rows are not offered for new choices ---
+    active: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
     )
 

@@ -102,6 +102,9 @@ async def open_ticket(
         raise PortalInvalid(f"ticket type {type_id} cannot be chosen in the portal")
     if priority_id is not None and priority_id not in options.priority_ids:
         raise PortalInvalid(f"priority {priority_id} cannot be chosen in the portal")
+    inactive = catalog.inactive_choice({}, {"type_id": type_id, "priority_id": priority_id})
+    if inactive is not None:  # (migration 0015) switched off since the portal offered it
+        raise PortalInvalid(inactive)
     try:
         values = check_on_create(await load_definitions(session), attributes or {}, CONTACT)
     except InvalidAttribute as exc:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from . import portal_actions as actions
 from . import portal_repo as repo
 from .api_common import Limit, Offset
+from .catalog import load_catalog
 from .desk_config import DeskConfig
 from .desk_settings_repo import portal_options
 from .models import TicketStatus
@@ -163,9 +164,10 @@ def portal_router(
         async with sessions() as session:
             options = await portal_options(session)
             fields = form_fields(await load_definitions(session), CONTACT, {})
+            catalog = await load_catalog(session)  # inactive rows are not offered (0015)
         return PortalChoices(
-            type_ids=options.type_ids,
-            priority_ids=options.priority_ids,
+            type_ids=[i for i in options.type_ids if i not in catalog.inactive_types],
+            priority_ids=[i for i in options.priority_ids if i not in catalog.inactive_priorities],
             attributes=[
                 {k: f[k] for k in ("key", "label", "kind", "options", "required")} for f in fields
             ],

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +69,7 @@ def created_between(created_from: datetime | None, created_to: datetime | None) 
 
 async def chunks(
     sessions: async_sessionmaker[AsyncSession], where: list[Any]
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncGenerator[list[list[Any]], None]:
     async with sessions() as session:
         result = await session.stream(report_query(where).execution_options(yield_per=CHUNK))
         async for partition in result.mappings().partitions(CHUNK):
@@ -104,14 +105,17 @@ async def xlsx_response(
     report = XlsxReport()
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     try:
-        async for rows in chunks(sessions, where):
-            for cells in rows:
-                report.add(cells)
+        async with aclosing(chunks(sessions, where)) as reading:
+            async for rows in reading:
+                for cells in rows:
+                    report.add(cells)
         await asyncio.to_thread(report.save, spool)
     except OverflowError as exc:
+        report.discard()
         spool.close()
         raise ReportTooLarge(str(exc)) from exc
-    except BaseException:
+    except BaseException:  # the query failed (a 4xx for bad values), cancelled, ...
+        report.discard()
         spool.close()
         raise
     spool.seek(0)

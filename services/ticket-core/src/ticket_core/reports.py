@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -79,11 +80,14 @@ def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
 
 class XlsxReport:
     """A write-only workbook (rows go to a temporary file, not memory): ``add`` rows,
-    then ``save`` into a binary file."""
+    then ``save`` into a binary file, or ``discard`` it if it will not be saved (the
+    sheet's row writer is a suspended generator holding that file open: left to the
+    garbage collector, it writes to a closed file, and the file stays on disk)."""
 
     def __init__(self, title: str = "Tickets") -> None:
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(title)
+        self._finished = False
         self.rows = 0
         self._sheet.append(HEADER)
 
@@ -101,4 +105,25 @@ class XlsxReport:
         return written
 
     def save(self, target: IO[bytes]) -> None:
-        self._book.save(target)
+        self._finished = True
+        try:
+            self._book.save(target)  # closes the sheet and removes its temporary file
+        except BaseException:
+            self._remove_sheet_file()
+            raise
+
+    def discard(self) -> None:
+        """Close the sheet's writer and remove its temporary file (idempotent)."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            if not self._sheet.closed:
+                self._sheet.close()
+        finally:
+            self._remove_sheet_file()
+
+    def _remove_sheet_file(self) -> None:
+        writer = getattr(self._sheet, "_writer", None)  # openpyxl's, with its temp file
+        if writer is not None and isinstance(writer.out, str) and os.path.exists(writer.out):
+            writer.cleanup()

@@ -212,6 +212,11 @@ async def _check_references(session: AsyncSession, catalog: Catalog, request: Ne
         raise TicketCreateRefused(f"ticket type {request.type_id} does not exist")
     if request.priority_id is not None and request.priority_id not in catalog.priorities:
         raise TicketCreateRefused(f"priority {request.priority_id} does not exist")
+    inactive = catalog.inactive_choice(
+        {}, {"type_id": request.type_id, "priority_id": request.priority_id}
+    )
+    if inactive is not None:  # (migration 0015)
+        raise TicketCreateRefused(inactive)
     agent = request.responsible_agent_id
     if agent is not None and agent not in await wrepo.active_agents(session, [agent]):
         raise TicketCreateRefused(f"agent {agent} does not exist or is not active")

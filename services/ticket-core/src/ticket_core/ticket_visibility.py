@@ -122,3 +122,28 @@ async def audiences(session: AsyncSession, ticket_ids: Iterable[int]) -> dict[in
     for ticket_id, agent_id in rows:
         result[int(ticket_id)].append(int(agent_id))
     return result
+
+
+async def own_ticket_linked_to(session: AsyncSession, agent_id: int, ticket_id: int) -> int | None:
+    """The number of a ticket that concerns the agent (``visible_to``) one link away from
+    ``ticket_id`` (the reason a specialist may read it), the lowest if several; None if
+    there is none."""
+    t = tickets.c
+    links = ticket_links.c
+    this = tickets.alias("this_ticket")
+    neighbours = union(
+        select(links.linked_ticket_id.label("id")).where(links.ticket_id == ticket_id),
+        select(links.ticket_id).where(links.linked_ticket_id == ticket_id),
+        select(this.c.follow_up_of_id).where(this.c.id == ticket_id),
+        select(this.c.possible_duplicate_of_id).where(this.c.id == ticket_id),
+        select(t.id).where(
+            or_(t.follow_up_of_id == ticket_id, t.possible_duplicate_of_id == ticket_id)
+        ),
+    ).subquery()
+    found = await session.scalar(
+        select(t.number)
+        .where(t.id.in_(select(neighbours.c.id)), visible_to(agent_id))
+        .order_by(t.number)
+        .limit(1)
+    )
+    return None if found is None else int(found)

@@ -262,6 +262,11 @@ async def apply_to_locked(
                 )
         except (TransitionError, InvalidAttribute) as exc:
             outcome.failed[ticket_id] = str(exc)
+            continue
+        inactive = catalog.inactive_choice(ticket, planned[ticket_id])  # (migration 0015)
+        if inactive is not None:
+            outcome.failed[ticket_id] = inactive
+            del planned[ticket_id]
     pairs = {
         (a["responsible_agent_id"], a["responsible_group_id"])
         for a in planned.values()

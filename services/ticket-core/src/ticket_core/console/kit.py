@@ -57,6 +57,10 @@ def console_route_class(push_url: str | None, looks: BrandingView | None = None)
     )
 
 
+def read_only_notice(own_number: int) -> str:
+    return f"read-only: linked to your ticket #{own_number}"
+
+
 @dataclass(frozen=True)
 class ConsoleKit:
     settings: TicketCoreSettings
@@ -138,13 +142,28 @@ class ConsoleKit:
                 raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
 
     async def may_change(self, agent: ConsoleAgent, ticket_id: int) -> None:
-        """404 unless the agent may change the ticket (reply, note, fields, links): a
-        specialist, only the tickets that concern them (the REST API's write rule)."""
+        """Unless the agent may change the ticket (reply, note, fields, links): 403 when
+        they may only read it (a specialist, one link away from their own), else 404. A
+        specialist changes only the tickets that concern them (the REST API's write rule)."""
         if agent.sees_every_ticket:
             return
         async with self.sessions() as db:
-            if not await ticket_visibility.can_see(db, agent.id, ticket_id):
-                raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
+            if await ticket_visibility.can_see(db, agent.id, ticket_id):
+                return
+            linked_to = await ticket_visibility.own_ticket_linked_to(db, agent.id, ticket_id)
+        if linked_to is not None:
+            raise ConsoleError(status_code=403, detail=read_only_notice(linked_to))
+        raise ConsoleError(status_code=404, detail=f"ticket {ticket_id} not found")
+
+    async def read_only_for(self, agent: ConsoleAgent, ticket_id: int) -> int | None:
+        """For a ticket the agent may read (``may_read``) but not change: the number of
+        their own ticket it is linked to (the page is shown read-only); else None."""
+        if agent.sees_every_ticket:
+            return None
+        async with self.sessions() as db:
+            if await ticket_visibility.can_see(db, agent.id, ticket_id):
+                return None
+            return await ticket_visibility.own_ticket_linked_to(db, agent.id, ticket_id)
 
     async def may_see(self, agent: ConsoleAgent, ticket_id: int) -> None:
         """The write check (``may_change``); kept for the pages that call it by this name."""

@@ -27,6 +27,9 @@ class Catalogue:
     groups: list[dict[str, Any]] = field(default_factory=list)
     companies: list[dict[str, Any]] = field(default_factory=list)
 
+    # Rows carry ``active`` (migration 0015): pickers for a new choice offer the active
+    # ones (and the value a ticket has already); filters and names use every row.
+
     def name_of(self, kind: str, key: int | None) -> str | None:
         for row in getattr(self, kind):
             if row["id"] == key:
@@ -42,19 +45,21 @@ async def catalogue(session: AsyncSession, *, with_companies: bool = True) -> Ca
     return Catalogue(
         statuses=await _rows(
             session,
-            select(statuses.c.id, statuses.c.name, statuses.c.category).order_by(
+            select(statuses.c.id, statuses.c.name, statuses.c.category, statuses.c.active).order_by(
                 statuses.c.position, statuses.c.id
             ),
         ),
         priorities=await _rows(
             session,
-            select(priorities.c.id, priorities.c.name, priorities.c.colour).order_by(
-                priorities.c.position.desc()
-            ),
+            select(
+                priorities.c.id, priorities.c.name, priorities.c.colour, priorities.c.active
+            ).order_by(priorities.c.position.desc()),
         ),
         types=await _rows(
             session,
-            select(ticket_types.c.id, ticket_types.c.name).order_by(ticket_types.c.id),
+            select(ticket_types.c.id, ticket_types.c.name, ticket_types.c.active).order_by(
+                ticket_types.c.id
+            ),
         ),
         agents=await _rows(
             session,

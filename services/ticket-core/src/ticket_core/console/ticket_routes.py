@@ -49,6 +49,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
 
     async def ticket_context(agent: ConsoleAgent, ticket_id: int) -> dict[str, Any]:
         await kit.may_read(agent, ticket_id)
+        read_only = await kit.read_only_for(agent, ticket_id)  # own ticket's number, or None
         async with kit.sessions() as db:
             ticket = await ticket_detail(db, ticket_id)  # 404 when missing
             await ticket_fields.hide_attributes(db, [ticket], agent.id)
@@ -86,6 +87,7 @@ def ticket_router(kit: ConsoleKit) -> APIRouter:
             "similar": similar,
             "escalation": escalation,
             "links": links,
+            "read_only": read_only,
             "sla": views.sla_countdown(row, datetime.now(UTC)),
             "reply_channels": views.REPLY_CHANNELS,
             "default_channel": views.default_reply_channel(ticket.channel),

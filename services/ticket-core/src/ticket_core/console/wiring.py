@@ -23,6 +23,7 @@ from .kit import ConsoleKit
 from .new_ticket_routes import new_ticket_router
 from .presence_routes import presence_router
 from .session_routes import session_router
+from .settings_active_routes import settings_active_router
 from .settings_canned_routes import canned_settings_router
 from .settings_channel_routes import settings_channel_router
 from .settings_notification_routes import notification_settings_router
@@ -61,6 +62,7 @@ def console_routers(
         notification_settings_router(kit),
         canned_settings_router(kit),
         settings_router(kit),
+        settings_active_router(kit),  # statuses, types, priorities on / off
         settings_people_router(kit),
         settings_channel_router(kit),
     ]

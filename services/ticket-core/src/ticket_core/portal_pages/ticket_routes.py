@@ -255,10 +255,14 @@ def ticket_router(kit: PortalKit) -> APIRouter:
             "types": [
                 (i, catalog.types[i])
                 for i in options.type_ids
-                if i in catalog.types and not catalog.is_internal(i)
+                if i in catalog.types
+                and not catalog.is_internal(i)
+                and i not in catalog.inactive_types
             ],
             "priorities": [
-                (i, catalog.priorities[i]) for i in options.priority_ids if i in catalog.priorities
+                (i, catalog.priorities[i])
+                for i in options.priority_ids
+                if i in catalog.priorities and i not in catalog.inactive_priorities
             ],
         }
 
