@@ -32,16 +32,10 @@ from devstack.test_system import (
 from helpdesk_common.channel_accounts import ChannelAccount
 from helpdesk_common.email_accounts import ImapSettings
 from helpdesk_common.records import Channel
-from ticket_core.connection_probe import (
-    ProviderUrls,
-    probe_account,
-    probe_imap,
-    probe_phone,
-    probe_smtp,
-    probe_telegram,
-    probe_viber,
-    probe_vk,
-)
+from ticket_core.connection_probe import ProviderUrls, probe_account
+from ticket_core.probe_email import probe_imap, probe_smtp
+from ticket_core.probe_messengers import probe_telegram, probe_viber, probe_vk
+from ticket_core.probe_phone import probe_phone
 
 from .console_helpers import Console, unique
 

@@ -15,7 +15,7 @@ password, invalid token, unreachable within the timeout). Messages never carry a
 
 This module picks the probe for an account's channel (``probe_account``); the probes
 are in ``probe_email``, ``probe_messengers`` and ``probe_phone``, their answer and
-shared helpers in ``probe_result``. The probes' names are importable from here too.
+shared helpers in ``probe_result``.
 """
 
 from __future__ import annotations
@@ -27,26 +27,10 @@ from helpdesk_common.email_accounts import PASSWORD, InvalidEmailAccount
 from helpdesk_common.email_accounts import check_email_account as imap_settings_of
 from helpdesk_common.records import Channel
 
-from .probe_email import probe_imap, probe_smtp
-from .probe_messengers import VK_API_VERSION, probe_telegram, probe_viber, probe_vk
-from .probe_phone import pbx_webhook_answer, probe_phone, probe_simple_calls
+from .probe_email import probe_imap
+from .probe_messengers import probe_telegram, probe_viber, probe_vk
+from .probe_phone import probe_phone
 from .probe_result import ProbeResult
-
-__all__ = [
-    "VK_API_VERSION",
-    "ProbeResult",
-    "ProviderUrls",
-    "pbx_webhook_answer",
-    "probe_account",
-    "probe_imap",
-    "probe_phone",
-    "probe_simple_calls",
-    "probe_sms",
-    "probe_smtp",
-    "probe_telegram",
-    "probe_viber",
-    "probe_vk",
-]
 
 
 @dataclass(frozen=True)

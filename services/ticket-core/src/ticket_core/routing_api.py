@@ -4,8 +4,7 @@ ticket. Every write is validated (unknown agent, group, type, priority, category
 attribute: 422 naming it) and drops this process's routing snapshot.
 
 The bodies are in ``routing_schemas``, the checks in ``routing_checks``, the rule writes
-(shared with the console) in ``routing_table``; the names the console and other API
-modules use are importable from here too."""
+(shared with the console) in ``routing_table``."""
 
 from __future__ import annotations
 
@@ -26,7 +25,6 @@ from .repository import contacts
 from .routing_cache import SNAPSHOTS, load_snapshot
 from .routing_checks import check_agents, unprocessable
 from .routing_schemas import (
-    ConditionsIn,
     ContactCard,
     ObserversCard,
     RouteOut,
@@ -34,29 +32,11 @@ from .routing_schemas import (
     RuleOrder,
     RuleOut,
     RulePatch,
-    TimeWindowIn,
 )
 from .routing_table import remove_rule, reorder_rules, write_rule
 from .routing_writer import reroute
 from .settings import TicketCoreSettings
 from .workflow import WorkflowError
-
-__all__ = [
-    "ConditionsIn",
-    "ContactCard",
-    "ObserversCard",
-    "RouteOut",
-    "RuleIn",
-    "RuleOrder",
-    "RuleOut",
-    "RulePatch",
-    "TimeWindowIn",
-    "check_agents",
-    "remove_rule",
-    "reorder_rules",
-    "routing_router",
-    "write_rule",
-]
 
 
 def routing_router(

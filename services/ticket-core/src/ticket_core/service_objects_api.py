@@ -17,7 +17,7 @@ from .api_common import Limit, Name, Offset, Page, bearer_auth, not_found, refus
 from .custom_attributes import AttributeKind, InvalidAttribute, check_definition
 from .models_org import AgentRole, companies
 from .models_routing import attribute_definitions, service_objects
-from .routing_api import check_agents
+from .routing_checks import check_agents
 from .settings import TicketCoreSettings
 
 Address = Annotated[str, Field(max_length=1000)]

@@ -1,6 +1,6 @@
 """Settings: the routing table (ordered, drag or up/down, enable/disable), a rule's
 conditions and actions, and the statuses that do not count toward an agent's load.
-Writes go through ``routing_api`` (the REST API's validation) and the catalogue's writer."""
+Writes go through ``routing_table`` (the REST API's validation) and the catalogue's writer."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from .. import routing_api
+from .. import routing_table
 from ..api_common import refused
 from ..catalog_api import _write as write_catalogue_row
 from ..models_routing import routing_rules
 from ..models_workflow import statuses
 from ..routing import Distribution
+from ..routing_schemas import RulePatch
 from . import settings_rules_forms as forms
 from . import settings_rules_repo as repo
 from . import settings_rules_views as views
@@ -36,10 +37,10 @@ def routing_settings_router(kit: ConsoleKit) -> APIRouter:
             return await repo.ordered_ids(db, "routing")
 
     async def save_order(order: list[int]) -> None:
-        await routing_api.reorder_rules(kit.sessions, order)
+        await routing_table.reorder_rules(kit.sessions, order)
 
     async def set_enabled(rule_id: int, enabled: bool) -> None:
-        await routing_api.write_rule(kit.sessions, rule_id, routing_api.RulePatch(enabled=enabled))
+        await routing_table.write_rule(kit.sessions, rule_id, RulePatch(enabled=enabled))
 
     add_order_routes(router, kit, OrderedTable(PATH, ids, save_order, set_enabled))
 
@@ -72,10 +73,10 @@ def routing_settings_router(kit: ConsoleKit) -> APIRouter:
     async def save(form: FormData, rule_id: int | None) -> None:
         rule = forms.routing_rule(form)
         body = rule if rule_id is None else forms.routing_patch(rule)
-        await routing_api.write_rule(kit.sessions, rule_id, body)
+        await routing_table.write_rule(kit.sessions, rule_id, body)
 
     async def remove(rule_id: int) -> None:
-        await routing_api.remove_rule(kit.sessions, rule_id)
+        await routing_table.remove_rule(kit.sessions, rule_id)
 
     editor = RowEditor(
         path=PATH,

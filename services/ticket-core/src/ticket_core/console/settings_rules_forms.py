@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from .. import canned_api, routing_api, sla_api, triggers_api
+from .. import canned_api, routing_schemas, sla_api, triggers_api
 from ..sla_tickets import WEEKDAYS
 from .forms import ConsoleError
 
@@ -103,7 +103,7 @@ def attribute_lines(raw: str) -> dict[str, list[str]]:
     return found
 
 
-def routing_rule(form: FormData) -> routing_api.RuleIn:
+def routing_rule(form: FormData) -> routing_schemas.RuleIn:
     conditions: dict[str, Any] = {
         "type_ids": ids(form, "type_ids") or None,
         "priority_ids": ids(form, "priority_ids") or None,
@@ -120,7 +120,7 @@ def routing_rule(form: FormData) -> routing_api.RuleIn:
             "timezone": text(form, "window_timezone"),
         }
     return build(
-        routing_api.RuleIn,
+        routing_schemas.RuleIn,
         {
             "name": text(form, "name"),
             "enabled": checked(form, "enabled"),
@@ -134,9 +134,9 @@ def routing_rule(form: FormData) -> routing_api.RuleIn:
     )
 
 
-def routing_patch(rule: routing_api.RuleIn) -> routing_api.RulePatch:
+def routing_patch(rule: routing_schemas.RuleIn) -> routing_schemas.RulePatch:
     """The whole rule as a change (every field replaced; the position kept)."""
-    return routing_api.RulePatch(**rule.model_dump(exclude={"position"}))
+    return routing_schemas.RulePatch(**rule.model_dump(exclude={"position"}))
 
 
 # --- SLA ---------------------------------------------------------------------------------
