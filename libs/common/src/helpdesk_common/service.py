@@ -14,9 +14,11 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import correlation, logs
+from .direct_routes import DirectRoutes
 from .health import Readiness, health_router
 from .settings import ServiceSettings
 
@@ -33,9 +35,12 @@ def build_app(
     on_stopping: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     routers: Sequence[APIRouter] = (),
+    direct_routes: Sequence[BaseRoute] = (),
 ) -> FastAPI:
     """``on_startup`` hooks run once the broker is connected; ``on_stopping`` while it still
-    runs (stop producers of work that publish); ``on_shutdown`` after it stopped."""
+    runs (stop producers of work that publish); ``on_shutdown`` after it stopped.
+    ``direct_routes`` (Starlette routes) are answered ahead of FastAPI's router
+    (``direct_routes.py``): for hot endpoints."""
 
     async def broker_ready() -> bool:
         return await broker.ping(timeout=2.0)
@@ -66,6 +71,8 @@ def build_app(
     for router in routers:
         app.include_router(router)
 
+    if direct_routes:  # inside the correlation id middleware (added after: outermost)
+        app.add_middleware(DirectRoutes, routes=direct_routes)
     app.add_middleware(CorrelationIdMiddleware)
     return app
 
