@@ -7,8 +7,11 @@ to ``graceful_timeout`` for in-flight batches to finish and commit, then closes.
 
 from __future__ import annotations
 
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -101,13 +104,31 @@ class CorrelationIdMiddleware:
 
 
 def run(app: FastAPI, settings: ServiceSettings) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-        timeout_keep_alive=settings.http_keepalive_seconds,
-    )
+    """Serve until SIGTERM/SIGINT, then shut down gracefully. With ``http_reuse_port`` the
+    port is bound with SO_REUSEPORT: run several processes on it (scale-out on one host)."""
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.graceful_timeout_seconds),
+        "timeout_keep_alive": settings.http_keepalive_seconds,
+    }
+    if not settings.http_reuse_port:
+        uvicorn.run(app, **options)
+        return
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    server.run(sockets=[reuse_port_socket(settings.http_host, settings.http_port)])
+    if not server.started:
+        sys.exit(3)  # uvicorn's startup-failure status
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket bound with SO_REUSEADDR and SO_REUSEPORT."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
