@@ -15,8 +15,8 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +26,7 @@ from .health import Readiness, health_router
 from .settings import ServiceSettings
 
 Hook = Callable[[], Awaitable[None]]
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 log = logs.get_logger(__name__)
 
 
@@ -69,7 +70,9 @@ def build_app(
                 await hook()
             log.info("service_stopped")
 
-    app = FastAPI(title=settings.service_name, lifespan=lifespan)
+    # FastAPI's native OpenTelemetry asks the OTel API on every request whether a provider
+    # is configured; none is (the services do not use OpenTelemetry): off.
+    app = FastAPI(title=settings.service_name, lifespan=lifespan, telemetry=_NO_TELEMETRY)
     app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)
@@ -83,7 +86,8 @@ def build_app(
 class CorrelationIdMiddleware:
     """Binds the request's ``X-Correlation-ID`` (or a new one) for the request and echoes it
     on the response. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` costs an extra task and
-    a response copy per request, which the gateway's profile showed."""
+    a response copy per request, which the gateway's profile showed; the header is found
+    and set on the raw ASGI lists (names are lower-case there)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -92,15 +96,28 @@ class CorrelationIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get(correlation.HTTP_HEADER)
-        with correlation.bound(given) as cid:
+        given = None
+        for name, value in scope["headers"]:
+            if name == _HEADER_NAME:
+                given = value.decode("latin-1")
+                break
+        cid, tokens = correlation.bind(given)
+        echoed = (_HEADER_NAME, cid.encode("latin-1"))
 
-            async def send_with_id(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    MutableHeaders(scope=message)[correlation.HTTP_HEADER] = cid
-                await send(message)
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != _HEADER_NAME]
+                headers.append(echoed)
+                message["headers"] = headers
+            await send(message)
 
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            correlation.reset(tokens)
+
+
+_HEADER_NAME = correlation.HTTP_HEADER.lower().encode("latin-1")
 
 
 def run(app: FastAPI, settings: ServiceSettings) -> None:

@@ -58,6 +58,12 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def kept_headers(request: Request) -> dict[str, str]:
+    headers = request.headers
+    kept = {name: headers.get(name) for name in KEPT_HEADERS}
+    return {name: value for name, value in kept.items() if value is not None}
+
+
 class WebhookEdge:
     def __init__(
         self,
@@ -117,7 +123,7 @@ class WebhookEdge:
             channel=channel,
             channel_account=account.name,
             content_type=request.headers.get("content-type", "application/json"),
-            headers={h: request.headers[h] for h in KEPT_HEADERS if h in request.headers},
+            headers=kept_headers(request),
             body=text,
             source_ip=client_ip(request, self._settings),
         )
