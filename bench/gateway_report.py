@@ -55,6 +55,11 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, {m['memory_gib']} GiB RAM")
     print(f"         Python {m['python']}, {m['platform']}")
     print(f"         load average {m['load_average']} at start, {m['load_average_end']} at end")
+    processes = result.get("gateway_processes", 1)
+    print(
+        f"gateway: {processes} process{'es' if processes > 1 else ''}"
+        + (" sharing the port (SO_REUSEPORT)" if processes > 1 else "")
+    )
     print(
         f"driver: a second process on loopback, keep-alive HTTP/1.1; warm-up "
         f"{cfg['warmup_seconds']:.0f} s discarded per phase"
@@ -119,7 +124,10 @@ def print_report(result: dict[str, Any]) -> None:
             + ", ".join(f"{t['function']} {t['seconds']:.2f}s" for t in top)
         )
     target = summary["target_p99_ms"]
-    print(f"\ntarget: 2xx p99 < {target:.0f} ms at {summary['target_rate']:.0f} webhooks/s")
+    print(
+        f"\ntarget: 2xx p99 < {target:.0f} ms at {summary['target_rate']:.0f} webhooks/s "
+        f"({processes} gateway process{'es' if processes > 1 else ''})"
+    )
     for name, v in summary["verdicts"].items():
         if v["meets_target"]:
             print(

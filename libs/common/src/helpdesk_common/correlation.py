@@ -6,8 +6,10 @@ and is bound into structlog's context variables so every log line carries it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 
@@ -35,9 +37,26 @@ def current() -> str | None:
     return str(value) if value else None
 
 
+Tokens = Mapping[str, contextvars.Token[Any]]
+
+
+def bind(correlation_id: str | None) -> tuple[str, Tokens]:
+    """Bind a correlation id (a new one when none is given); ``reset`` the tokens after.
+    (``bound`` as a block; this pair for hot paths such as the HTTP middleware.)"""
+    cid = correlation_id or new_id()
+    return cid, structlog.contextvars.bind_contextvars(correlation_id=cid)
+
+
+def reset(tokens: Tokens) -> None:
+    """Restore what was bound before ``bind`` (an outer id, or none)."""
+    structlog.contextvars.reset_contextvars(**tokens)
+
+
 @contextmanager
 def bound(correlation_id: str | None) -> Iterator[str]:
     """Bind a correlation id (a new one when none is given) for the duration of a block."""
-    cid = correlation_id or new_id()
-    with structlog.contextvars.bound_contextvars(correlation_id=cid):
+    cid, tokens = bind(correlation_id)
+    try:
         yield cid
+    finally:
+        reset(tokens)

@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     # idle timeout (nginx upstream keepalive 60 s), so that a client never sends a request on
     # a connection the server is closing at the same moment (the client sees a read error).
     http_keepalive_seconds: int = 75
+    # Bind the HTTP port with SO_REUSEPORT, so that several processes of a stateless
+    # service (the gateway) share one port and the kernel spreads connections over them.
+    http_reuse_port: bool = False
     consumer_max_records: int = 500
     # How long the broker may hold a fetch open when no record is there. Apache Kafka
     # answers as soon as a record arrives; the embedded broker (tansu) only when the wait

@@ -12,7 +12,7 @@ from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.service import build_app
 
-from .channel_routes import WebhookEdge, webhooks_router
+from .channel_routes import WebhookEdge, webhook_routes
 from .handlers import webform_router
 from .media import media_router
 from .pbx_routes import pbx_router
@@ -43,7 +43,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     edge = WebhookEdge(settings, broker, webhook_limiter, accounts)
     routers = [
         webform_router(settings, broker, RateLimiter(redis, settings.rate_limit_per_minute)),
-        webhooks_router(edge),
         sms_router(edge, settings, broker),
         pbx_router(edge, settings, broker),
     ]
@@ -59,4 +58,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         on_stopping=[hub.stop],
         on_shutdown=[redis.aclose, accounts.aclose],
         routers=routers,
+        direct_routes=webhook_routes(edge),
     )

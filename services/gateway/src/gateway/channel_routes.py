@@ -5,6 +5,9 @@ rate-limited (Redis), the account is looked up (cached; unknown -> 404), the bod
 with a cap, the signature is verified in constant time (bad or missing -> 403, logged
 without the body, nothing published), the verified raw body is published to
 ``raw.<channel>.v1`` and only after the broker's ack the provider gets its 2xx answer.
+
+The three routes are plain Starlette endpoints served ahead of FastAPI's router
+(``helpdesk_common.direct_routes``): no per-request route scan or dependency resolution.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import json
 import re
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from faststream.kafka import KafkaBroker
 from helpdesk_common import correlation
-from helpdesk_common.broker import publish
+from helpdesk_common.broker import publish_encoded
 from helpdesk_common.channel_accounts import (
     CONFIRMATION,
     TOKEN,
@@ -31,6 +34,7 @@ from helpdesk_common.consuming import TransientError
 from helpdesk_common.logs import get_logger
 from helpdesk_common.records import Channel, RawWebhook, new_id
 from helpdesk_common.topics import raw_topic
+from starlette.routing import Route
 
 from . import signatures
 from .body import read_capped
@@ -52,6 +56,12 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # RecursionError: a nesting bomb ("[[[[...")
         return None
     return value if isinstance(value, dict) else None
+
+
+def kept_headers(request: Request) -> dict[str, str]:
+    headers = request.headers
+    kept = {name: headers.get(name) for name in KEPT_HEADERS}
+    return {name: value for name, value in kept.items() if value is not None}
 
 
 class WebhookEdge:
@@ -113,16 +123,19 @@ class WebhookEdge:
             channel=channel,
             channel_account=account.name,
             content_type=request.headers.get("content-type", "application/json"),
-            headers={h: request.headers[h] for h in KEPT_HEADERS if h in request.headers},
+            headers=kept_headers(request),
             body=text,
             source_ip=client_ip(request, self._settings),
         )
         topic = raw_topic(channel)
+        # Straight into the producer (no FastStream publish pipeline), the same headers;
+        # ``asyncio.timeout`` rather than ``wait_for``, which costs a task per call.
+        value = record.model_dump_json().encode()
         try:
-            await asyncio.wait_for(
-                publish(self._broker, topic, record, producer=self._settings.service_name),
-                self._settings.publish_timeout_seconds,
-            )
+            async with asyncio.timeout(self._settings.publish_timeout_seconds):
+                await publish_encoded(
+                    self._broker, topic, [(record, value)], producer=self._settings.service_name
+                )
         except (TimeoutError, ConnectionError) as exc:
             log.error("webhook_publish_failed", channel=channel.value, error=type(exc).__name__)
             raise HTTPException(503, "try again later", headers={"Retry-After": "5"}) from exc
@@ -131,11 +144,11 @@ class WebhookEdge:
         )
 
 
-def webhooks_router(edge: WebhookEdge) -> APIRouter:
-    router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+def webhook_routes(edge: WebhookEdge) -> list[Route]:
+    """``POST /webhooks/{telegram,viber,vk}/{account}`` (direct routes)."""
 
-    @router.post("/telegram/{account}")
-    async def telegram(request: Request, account: str) -> Response:
+    async def telegram(request: Request) -> Response:
+        account: str = request.path_params["account"]
         found = await edge.admit(request, Channel.TELEGRAM, account)
         header = request.headers.get(TELEGRAM_SECRET_HEADER)
         if not signatures.telegram_ok(header, found.secret(WEBHOOK_SECRET)):
@@ -143,8 +156,8 @@ def webhooks_router(edge: WebhookEdge) -> APIRouter:
         await edge.forward(request, Channel.TELEGRAM, found, await edge.body(request))
         return Response(status_code=200)
 
-    @router.post("/viber/{account}")
-    async def viber(request: Request, account: str) -> Response:
+    async def viber(request: Request) -> Response:
+        account: str = request.path_params["account"]
         found = await edge.admit(request, Channel.VIBER, account)
         body = await edge.body(request)
         header = request.headers.get(VIBER_SIGNATURE_HEADER)
@@ -157,8 +170,8 @@ def webhooks_router(edge: WebhookEdge) -> APIRouter:
         await edge.forward(request, Channel.VIBER, found, body)
         return Response(status_code=200)
 
-    @router.post("/vk/{account}")
-    async def vk(request: Request, account: str) -> Response:
+    async def vk(request: Request) -> Response:
+        account: str = request.path_params["account"]
         found = await edge.admit(request, Channel.VK, account)
         body = await edge.body(request)
         event = _json_object(body)
@@ -178,4 +191,8 @@ def webhooks_router(edge: WebhookEdge) -> APIRouter:
         await edge.forward(request, Channel.VK, found, body)
         return PlainTextResponse("ok")
 
-    return router
+    return [
+        Route("/webhooks/telegram/{account}", telegram, methods=["POST"]),
+        Route("/webhooks/viber/{account}", viber, methods=["POST"]),
+        Route("/webhooks/vk/{account}", vk, methods=["POST"]),
+    ]
