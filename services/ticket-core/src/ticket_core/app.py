@@ -91,6 +91,7 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         ),
         settings=settings,
         is_transient=is_transient,
+        fetch_max_wait_ms=settings.inbound_fetch_max_wait_ms,
     )
 
     subscribe_batches(
