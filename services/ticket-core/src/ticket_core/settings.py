@@ -98,3 +98,11 @@ class TicketCoreSettings(ServiceSettings):
         "is there (the embedded broker answers only when the wait runs out): the publish-to-"
         "commit latency's floor. Other consumers use consumer_fetch_max_wait_ms.",
     )
+    inbound_consumers: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="Members of the inbound consumer group in one process; each takes its own "
+        "partitions, like a replica (per-key order and exactly-once storage hold as with "
+        "replicas).",
+    )
