@@ -203,19 +203,27 @@ def subscribe_batches(
     handler: BatchHandler[R],
     settings: ServiceSettings,
     is_transient: Callable[[BaseException], bool] = default_is_transient,
+    fetch_max_wait_ms: int | None = None,
 ) -> None:
-    """Subscribe ``handler`` to ``topic`` in batches; commit after each handled batch."""
+    """Subscribe ``handler`` to ``topic`` in batches; commit after each handled batch.
+
+    ``fetch_max_wait_ms`` overrides ``settings.consumer_fetch_max_wait_ms`` for this
+    subscription (a consumer on a latency path waits less); an empty poll then also waits
+    no longer than that before the next one."""
     record_type: type[R] = topic.record  # type: ignore[assignment]
     retry = RetryPolicy(settings.consumer_retry_attempts, settings.consumer_retry_backoff_seconds)
     dead_letter = dead_letter_to(broker, topic)
+    fetch_wait = (
+        settings.consumer_fetch_max_wait_ms if fetch_max_wait_ms is None else fetch_max_wait_ms
+    )
 
     @broker.subscriber(
         topic.name,
         group_id=group_id,
         batch=True,
         max_records=settings.consumer_max_records,
-        batch_timeout_ms=100,
-        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        batch_timeout_ms=min(100, fetch_wait),
+        fetch_max_wait_ms=fetch_wait,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         decoder=_skip_decoding,

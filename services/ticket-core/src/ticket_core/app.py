@@ -78,20 +78,26 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     relay = OutboxRelay(consumer_sessions, broker, settings.service_name)
     blobs = make_blob_store(settings)
     SNAPSHOTS.ttl = settings.routing_cache_seconds
-    subscribe_batches(
-        broker,
-        INBOUND_MESSAGES,
-        group_id=settings.consumer_group,
-        handler=EditAwareInboundHandler(
-            InboundMessagesHandler(
-                consumer_sessions, relay, timedelta(days=settings.reopen_window_days)
-            ),
-            consumer_sessions,
-            relay,
+    inbound = EditAwareInboundHandler(
+        InboundMessagesHandler(
+            consumer_sessions, relay, timedelta(days=settings.reopen_window_days)
         ),
-        settings=settings,
-        is_transient=is_transient,
+        consumer_sessions,
+        relay,
     )
+    # N members of the consumer group in this process (docs/ingest-performance.md): each
+    # gets its own partitions, as replicas would, and one's database waits overlap
+    # another's Python work.
+    for _ in range(settings.inbound_consumers):
+        subscribe_batches(
+            broker,
+            INBOUND_MESSAGES,
+            group_id=settings.consumer_group,
+            handler=inbound,
+            settings=settings,
+            is_transient=is_transient,
+            fetch_max_wait_ms=settings.inbound_fetch_max_wait_ms,
+        )
 
     subscribe_batches(
         broker,

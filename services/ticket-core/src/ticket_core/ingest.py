@@ -235,15 +235,20 @@ async def _write(
     opened = [s.ticket for s in steps if s.opened]
     sla = SlaContext(session)
     await sla.plan_new(opened)  # planned reaction and resolution (sla_hooks.py)
-    ids = await repo.allocate_ids(session, "tickets_id_seq", len(opened))
-    numbers = await repo.allocate_ids(session, "ticket_number_seq", len(opened))
+    ids, numbers, message_ids = await repo.allocate_id_sets(
+        session,
+        [
+            ("tickets_id_seq", len(opened)),
+            ("ticket_number_seq", len(opened)),
+            ("messages_id_seq", len(steps)),
+        ],
+    )
     for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
         ticket.update(id=ticket_id, number=number)
     routing = await route_new_tickets(session, opened, SNAPSHOTS, book.default_groups())
     await repo.insert_rows(session, repo.tickets, opened)
     await routing.write_after_insert(session, result.audit, now)
 
-    message_ids = await repo.allocate_ids(session, "messages_id_seq", len(steps))
     opened_ids = {t["id"] for t in opened}
     rows = []
     touched: dict[int, Ticket] = {}

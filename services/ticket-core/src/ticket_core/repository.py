@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, cast, delete, func, select, update
+from sqlalchemy import ColumnElement, any_, bindparam, cast, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -255,6 +255,24 @@ async def allocate_ids(session: AsyncSession, sequence: str, count: int) -> list
         select(func.nextval(sequence)).select_from(func.generate_series(1, count))
     )
     return [int(r[0]) for r in rows]
+
+
+async def allocate_id_sets(
+    session: AsyncSession, wanted: Sequence[tuple[str, int]]
+) -> list[list[int]]:
+    """``allocate_ids`` for several sequences in one round trip: per (sequence, count), that
+    many new values (one statement text per number of sequences)."""
+    if not any(count for _, count in wanted):
+        return [[] for _ in wanted]
+    columns = ", ".join(
+        f"ARRAY(SELECT nextval(CAST(:s{i} AS regclass)) FROM generate_series(1, :n{i}))"
+        for i in range(len(wanted))
+    )
+    params: dict[str, Any] = {}
+    for i, (sequence, count) in enumerate(wanted):
+        params |= {f"s{i}": sequence, f"n{i}": count}
+    row = (await session.execute(text(f"SELECT {columns}"), params)).one()
+    return [[int(v) for v in values] for values in row]
 
 
 async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:

@@ -90,3 +90,19 @@ class TicketCoreSettings(ServiceSettings):
         pattern=r"^[A-Za-z]{2}$",
         description="Country (ISO alpha-2) in which contacts' phone numbers without + are read.",
     )
+    # --- ingest latency and throughput (docs/ingest-performance.md) ---
+    inbound_fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        description="How long the broker may hold the inbound consumer's fetch when no record "
+        "is there (the embedded broker answers only when the wait runs out): the publish-to-"
+        "commit latency's floor. Other consumers use consumer_fetch_max_wait_ms.",
+    )
+    inbound_consumers: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="Members of the inbound consumer group in one process; each takes its own "
+        "partitions, like a replica (per-key order and exactly-once storage hold as with "
+        "replicas).",
+    )
