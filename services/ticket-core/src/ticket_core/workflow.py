@@ -249,12 +249,10 @@ async def apply_to_locked(
     observers = await wrepo.observers_of(session, locked) if observing else {}
     planned: dict[int, dict[str, Any]] = {}
     for ticket_id, ticket in locked.items():
-        try:
-            planned[ticket_id] = _plan(
-                ticket, request, target, catalog, actor, now, auto_close_after
-            )
+        try:  # a ticket is planned only when every part of its change is valid
+            plan = _plan(ticket, request, target, catalog, actor, now, auto_close_after)
             if request.custom_attributes:
-                planned[ticket_id]["custom_attributes"] = apply_patch(
+                plan["custom_attributes"] = apply_patch(
                     attributes or {},
                     ticket.get("custom_attributes") or {},
                     request.custom_attributes,
@@ -263,6 +261,7 @@ async def apply_to_locked(
         except (TransitionError, InvalidAttribute) as exc:
             outcome.failed[ticket_id] = str(exc)
             continue
+        planned[ticket_id] = plan
         inactive = catalog.inactive_choice(ticket, planned[ticket_id])  # (migration 0015)
         if inactive is not None:
             outcome.failed[ticket_id] = inactive
