@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import time
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from devstack.test_system import TELEGRAM_TOKEN, Fakes, create_channel_accounts,
 from . import broker_rtt, machine
 from .e2e_flow import Conversation, Flow, TimedTelegram, add_commit_times, add_stages
 from .e2e_report import print_report
+from .own_stack import write_result
 from .stack_setup import bench_stack, enable_commit_timestamps, plain_dsn
 from .stats import summary_ms
 
@@ -230,22 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    facts["load_average_end"] = machine.load_average()
-    result = {
-        "benchmark": "e2e",
-        "run": run,
-        "started_utc": started.isoformat(),
-        "machine": facts,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        **phases,
-        "summary": summarise(phases),
-    }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"e2e-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print_report(result)
-    print(f"\nResult written to {path}")
-    return 0
+    return write_result("e2e", run, started, facts, args, phases, summarise, print_report)
 
 
 if __name__ == "__main__":

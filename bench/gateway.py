@@ -31,7 +31,6 @@ Prints machine facts and the figures; writes ``bench/results/gateway-<UTC>.json`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from typing import Any
 from . import machine
 from .gateway_phases import run_phases
 from .gateway_report import print_report
+from .own_stack import write_result
 from .stack_setup import bench_stack
 
 TARGET_P99_MS = 15.0
@@ -135,21 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    facts["load_average_end"] = machine.load_average()
-    result = {
-        "benchmark": "gateway",
-        "started_utc": started.isoformat(),
-        "machine": facts,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        **phases,
-        "summary": summarise(phases),
-    }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"gateway-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print_report(result)
-    print(f"\nResult written to {path}")
-    return 0
+    return write_result("gateway", None, started, facts, args, phases, summarise, print_report)
 
 
 if __name__ == "__main__":

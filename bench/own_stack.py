@@ -69,10 +69,25 @@ def run_on_own_stack(
             print(f"Data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+    return write_result(name, run, started, facts, args, phases, summarise, print_report)
+
+
+def write_result(
+    name: str,
+    run: str | None,
+    started: datetime,
+    facts: dict[str, Any],
+    args: argparse.Namespace,
+    phases: dict[str, Any],
+    summarise: Callable[[dict[str, Any]], dict[str, Any]],
+    print_report: Callable[[dict[str, Any]], None],
+) -> int:
+    """Write ``bench/results/<name>-<UTC>.json`` (machine facts with the load at the end,
+    options, phases, summary) and print the report; the exit status (0)."""
     facts["load_average_end"] = machine.load_average()
     result = {
         "benchmark": name,
-        "run": run,
+        **({"run": run} if run is not None else {}),
         "started_utc": started.isoformat(),
         "machine": facts,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
