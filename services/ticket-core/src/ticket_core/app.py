@@ -10,9 +10,8 @@ from fastapi import FastAPI
 from helpdesk_common import logs, redis_client
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
-from helpdesk_common.consuming import RetryPolicy, dead_letter_to, subscribe_batches
+from helpdesk_common.consuming import subscribe_batches
 from helpdesk_common.health import Readiness
-from helpdesk_common.pipelined_consuming import PipelinedBatchConsumer
 from helpdesk_common.service import build_app
 from helpdesk_common.topics import DELIVERY_EVENTS, INBOUND_CALLS, INBOUND_MESSAGES, TICKET_EVENTS
 from sqlalchemy import text
@@ -87,27 +86,18 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         relay,
     )
     # N members of the consumer group in this process (docs/ingest-performance.md): each
-    # gets its own partitions, as replicas would. Each fetches while it handles a batch
-    # (pipelined_consuming.py): the inbound path's latency.
-    inbound_members = [
-        PipelinedBatchConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            topic=INBOUND_MESSAGES,
+    # gets its own partitions, as replicas would, and one's database waits overlap
+    # another's Python work.
+    for _ in range(settings.inbound_consumers):
+        subscribe_batches(
+            broker,
+            INBOUND_MESSAGES,
             group_id=settings.consumer_group,
-            name=f"{settings.service_name}-inbound-{index}",
             handler=inbound,
-            dead_letter=dead_letter_to(broker, INBOUND_MESSAGES),
-            retry=RetryPolicy(
-                settings.consumer_retry_attempts, settings.consumer_retry_backoff_seconds
-            ),
+            settings=settings,
             is_transient=is_transient,
             fetch_max_wait_ms=settings.inbound_fetch_max_wait_ms,
-            max_records=settings.consumer_max_records,
-            rewind_pause_seconds=settings.consumer_retry_backoff_seconds * 5,
-            stop_timeout_seconds=settings.graceful_timeout_seconds,
         )
-        for index in range(settings.inbound_consumers)
-    ]
 
     subscribe_batches(
         broker,
@@ -157,15 +147,9 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     background: list[asyncio.Task[None]] = []
 
     async def start_background() -> None:
-        for member in inbound_members:
-            await member.start()
         background.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
         background.append(asyncio.create_task(timers.run()))
         background.append(asyncio.create_task(time_triggers.run()))
-
-    async def stop_inbound() -> None:  # while the broker still runs: dead letters
-        for member in inbound_members:
-            await member.stop()
 
     async def stop_background_and_engine() -> None:
         for task in background:
@@ -196,7 +180,6 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         broker,
         readiness=readiness,
         on_startup=[start_background],
-        on_stopping=[stop_inbound],
         on_shutdown=[stop_background_and_engine, redis.aclose],
         routers=[
             access.protect(api_router(settings, sessions, relay, blobs), tickets),
