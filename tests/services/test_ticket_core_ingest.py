@@ -133,6 +133,21 @@ async def test_email_threads_by_references_not_by_address(sessions) -> None:  # 
     assert await message_count(sessions, tickets[0]["id"]) == 2
 
 
+async def test_a_reference_stored_on_two_tickets_threads_into_the_latest(sessions) -> None:  # type: ignore[no-untyped-def]
+    """One Message-ID on two tickets (a mail to two of the desk's mailboxes): a reply to it
+    joins the ticket of the latest stored message with that id."""
+    first, second, ref = unique_email(), unique_email(), f"<{uuid.uuid4().hex}@x>"
+    await store(sessions, email_msg(first, ref))
+    again = email_msg(second, ref).model_copy(update={"idempotency_key": f"email:sales:{ref}"})
+    await store(sessions, again)
+    reply = email_msg(second, f"<{uuid.uuid4().hex}@x>", in_reply_to=ref)
+    await store(sessions, reply)
+    [older] = await tickets_of(sessions, first)
+    [latest] = await tickets_of(sessions, second)
+    assert await message_count(sessions, latest["id"]) == 2
+    assert await message_count(sessions, older["id"]) == 1
+
+
 async def test_subject_ticket_number_wins(sessions) -> None:  # type: ignore[no-untyped-def]
     address = unique_email()
     await store(sessions, email_msg(address, "<n1@x>"))
