@@ -7,6 +7,7 @@ end (the session shares one desk: other tests must not meet an inactive row)."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -139,3 +140,84 @@ async def test_only_administrators_switch_rows_and_forms_are_checked(console: Co
         assert done.headers["location"] == "/console/settings/priorities?done=deactivated"
     listed = (await console.api.get(f"/api/v1/priorities/{priority['id']}")).json()
     assert listed["active"] is False
+
+
+def _select(page: str, name: str) -> str:
+    """The markup of the page's ``<select name=...>``."""
+    start = page.index(f'<select name="{name}"')
+    return page[start : page.index("</select>", start)]
+
+
+async def test_the_trigger_editor_offers_only_active_rows_and_refuses_an_inactive_one(
+    console: Console,
+) -> None:
+    made = await console.api.post(
+        "/api/v1/statuses", json={"name": unique("Parked "), "category": "open", "position": 902}
+    )
+    assert made.status_code == 201, made.text
+    status = made.json()
+    MADE.append(f"/api/v1/statuses/{status['id']}")
+    never = {"field": "contact.email", "op": "eq", "value": f"{unique('n')}@never.test"}
+    sets = [{"type": "set_status", "status_id": status["id"]}]
+    holder = await console.api.post(
+        "/api/v1/triggers",
+        json={
+            "name": unique("Parker "),
+            "event": "ticket.created",
+            "conditions": {"all": [never]},
+            "actions": sets,
+            "enabled": False,
+        },
+    )
+    assert holder.status_code == 201, holder.text
+    trigger = holder.json()
+    switched = await console.api.patch(f"/api/v1/statuses/{status['id']}", json={"active": False})
+    assert switched.status_code == 200, switched.text
+    option = f'<option value="{status["id"]}"'
+    admin = await console.agent("administrator")
+    try:
+        async with logged_in_client(console, admin.login) as (client, csrf):
+            blank = await client.get("/console/settings/triggers/new")
+            assert blank.status_code == 200
+            assert option not in _select(blank.text, "quick_status_id")
+            open_default = next(
+                s
+                for s in (await console.api.get("/api/v1/statuses", params={"limit": 200})).json()[
+                    "items"
+                ]
+                if s["is_default"] and s["category"] == "open"
+            )
+            assert f'<option value="{open_default["id"]}"' in _select(blank.text, "quick_status_id")
+
+            name = unique("Refused ")
+            form = {
+                "csrf_token": csrf,
+                "name": name,
+                "event": "ticket.created",
+                "conditions": json.dumps({"all": [never]}),
+                "actions": "",
+                "quick_status_id": str(status["id"]),
+            }
+            refused = await client.post("/console/settings/triggers/new", data=form)
+            assert refused.status_code == 422, refused.text
+            shown = html.unescape(refused.text)
+            assert f"actions[0]: status {status['name']!r} is inactive" in shown
+            picked = _select(refused.text, "quick_status_id")  # what was refused, marked
+            assert f"{option} selected>{html.escape(status['name'])} (inactive)" in picked
+            listed = (await console.api.get("/api/v1/triggers", params={"limit": 200})).json()
+            assert name not in [t["name"] for t in listed["items"]]
+
+            # the trigger that set it before keeps it when saved on its page
+            page = await client.get(f"/console/settings/triggers/{trigger['id']}")
+            assert page.status_code == 200
+            assert f'"status_id": {status["id"]}' in html.unescape(page.text)
+            renamed = unique("Parker ")
+            saved = await client.post(
+                f"/console/settings/triggers/{trigger['id']}",
+                data={**form, "name": renamed, "actions": json.dumps(sets), "quick_status_id": ""},
+            )
+            assert saved.status_code == 303, saved.text
+            after = (await console.api.get(f"/api/v1/triggers/{trigger['id']}")).json()
+            assert (after["name"], after["actions"]) == (renamed, sets)
+    finally:
+        assert (await console.api.delete(f"/api/v1/triggers/{trigger['id']}")).status_code == 204

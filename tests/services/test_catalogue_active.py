@@ -192,3 +192,82 @@ async def test_defaults_cannot_be_switched_off_nor_an_inactive_row_made_default(
     assert (still["is_default"], still["active"]) == (False, False)
     born_off = await _row(tickets_api, "/api/v1/ticket-types", active=False)
     assert born_off["active"] is False
+
+
+async def _rule(api: Api, path: str, actions: list[dict[str, Any]]) -> httpx.Response:
+    body: dict[str, Any] = {"name": unique("Rule "), "actions": actions}
+    if path == "/api/v1/triggers":  # never fires: disabled, and only for a contact of none
+        never = {"field": "contact.email", "op": "eq", "value": f"{unique('n')}@never.test"}
+        body |= {"event": "ticket.created", "conditions": {"all": [never]}, "enabled": False}
+    return await api.post(path, json=body)
+
+
+async def test_triggers_and_macros_may_not_newly_set_an_inactive_row(tickets_api: Api) -> None:
+    """Saving a trigger or macro action that sets an inactive status, priority or type is
+    a 422 with the ticket path's reason; a rule that set the row before it was switched
+    off keeps it when it is changed."""
+    status = await _row(tickets_api, "/api/v1/statuses", category="open", position=901)
+    priority = await _row(tickets_api, "/api/v1/priorities", position=1, colour="#00aa00")
+    kind = await _row(tickets_api, "/api/v1/ticket-types")
+    sets = [
+        {"type": "set_status", "status_id": status["id"]},
+        {"type": "set_priority", "priority_id": priority["id"]},
+        {"type": "set_type", "type_id": kind["id"]},
+    ]
+    made: list[str] = []
+    try:
+        holders = {}
+        for path in ("/api/v1/triggers", "/api/v1/macros"):
+            answer = await _rule(tickets_api, path, sets)  # all active: accepted
+            assert answer.status_code == 201, answer.text
+            holders[path] = answer.json()
+            plain = await _rule(tickets_api, path, [{"type": "add_tag", "tag": "plain"}])
+            assert plain.status_code == 201, plain.text
+            made += [f"{path}/{holders[path]['id']}", f"{path}/{plain.json()['id']}"]
+            holders[path + "#plain"] = plain.json()
+        for path, row in (
+            ("/api/v1/statuses", status),
+            ("/api/v1/priorities", priority),
+            ("/api/v1/ticket-types", kind),
+        ):
+            assert (await _switch(tickets_api, path, row["id"], False)).status_code == 200
+
+        reasons = [
+            f"status {status['name']!r} is inactive",
+            f"priority {priority['name']!r} is inactive",
+            f"ticket type {kind['name']!r} is inactive",
+        ]
+        for path in ("/api/v1/triggers", "/api/v1/macros"):
+            plain = holders[path + "#plain"]
+            for action, reason in zip(sets, reasons, strict=True):
+                new = await _rule(tickets_api, path, [{"type": "add_tag", "tag": "x"}, action])
+                assert new.status_code == 422, new.text
+                assert new.json()["detail"] == f"actions[1]: {reason}"
+                # a rule that did not set it may not start to
+                changed = await tickets_api.patch(
+                    f"{path}/{plain['id']}", json={"actions": [action]}
+                )
+                assert changed.status_code == 422, changed.text
+                assert changed.json()["detail"] == f"actions[0]: {reason}"
+            unchanged = (await tickets_api.get(f"{path}/{plain['id']}")).json()
+            assert unchanged["actions"] == [{"type": "add_tag", "tag": "plain"}]
+
+            # the rule that set them keeps them: saved again with another action and renamed
+            holder = holders[path]
+            kept = await tickets_api.patch(
+                f"{path}/{holder['id']}",
+                json={"name": unique("Kept "), "actions": [*sets, {"type": "add_tag", "tag": "k"}]},
+            )
+            assert kept.status_code == 200, kept.text
+            assert kept.json()["actions"] == [*sets, {"type": "add_tag", "tag": "k"}]
+
+        # switched on again, it is a choice again
+        assert (
+            await _switch(tickets_api, "/api/v1/statuses", status["id"], True)
+        ).status_code == 200
+        again = await _rule(tickets_api, "/api/v1/macros", [sets[0]])
+        assert again.status_code == 201, again.text
+        made.append(f"/api/v1/macros/{again.json()['id']}")
+    finally:
+        for url in made:
+            assert (await tickets_api.delete(url)).status_code == 204

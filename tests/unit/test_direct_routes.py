@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from helpdesk_common.direct_routes import DirectRoutes
+from helpdesk_common.direct_routes import DirectRoutes, add_to_openapi
 from helpdesk_common.service import CorrelationIdMiddleware
 from starlette.routing import Route
 
@@ -82,3 +83,18 @@ async def test_other_paths_go_on_to_fastapi() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/other/7")).json() == {"x": "7"}
         assert (await client.post("/nowhere")).status_code == 404
+
+
+def test_direct_routes_are_added_to_the_openapi_document_and_must_all_be_described() -> None:
+    app = direct_app()
+    routes = [Route("/hooks/{account}", hook, methods=["POST"])]
+    item = {"post": {"summary": "a hook", "responses": {"200": {"description": "ok"}}}}
+    add_to_openapi(app, routes, {"/hooks/{account}": item})
+    paths = app.openapi()["paths"]
+    assert paths["/hooks/{account}"] == item and "/other/{x}" in paths
+    assert app.openapi() is app.openapi()  # built once
+
+    with pytest.raises(ValueError, match="undescribed"):
+        add_to_openapi(direct_app(), routes, {"/hooks/{account}": {"put": {}}})
+    with pytest.raises(ValueError, match="not served"):
+        add_to_openapi(direct_app(), routes, {**{"/hooks/{account}": item}, "/gone": item})

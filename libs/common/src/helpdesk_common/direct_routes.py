@@ -8,17 +8,20 @@ unhandled errors still become 500s) and answers the requests its routes match it
 an endpoint takes the ``Request`` and reads ``request.path_params``. ``HTTPException``
 is answered by the app's own handlers, exactly as FastAPI would answer it (``{"detail":
 ...}`` JSON, headers kept; a known path with another method gets 405). Everything else
-goes on to FastAPI. Direct routes are not in the OpenAPI document.
+goes on to FastAPI. Direct routes are not in the OpenAPI document by themselves:
+``add_to_openapi`` puts a hand-written description of them there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 EXCEPTION_HANDLERS = "starlette.exception_handlers"
@@ -67,3 +70,39 @@ class DirectRoutes:
                 (by_status if isinstance(key, int) else by_class)[key] = handler
             self._handlers = (by_class, by_status)
         return self._handlers
+
+
+def add_to_openapi(
+    app: FastAPI, routes: Sequence[BaseRoute], path_items: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Put hand-written OpenAPI path items for direct routes into ``app``'s document.
+
+    ``path_items`` maps each route's path (Starlette's template, the same as OpenAPI's) to
+    its path item (lower-case method -> operation). Every method of every ``Route`` must be
+    described and nothing else (``ValueError`` at wiring), so the document cannot drift
+    from the routes silently. The document is still built once, on first request."""
+    served = {
+        (route.path, method.lower())
+        for route in routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    described = {(path, method) for path, item in path_items.items() for method in item}
+    if served != described:
+        raise ValueError(
+            f"direct routes and their OpenAPI description differ: "
+            f"undescribed {sorted(served - described)}, not served {sorted(described - served)}"
+        )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()  # FastAPI's own (it caches it in app.openapi_schema)
+            paths = schema.setdefault("paths", {})
+            for path, item in path_items.items():
+                paths[path] = {**paths.get(path, {}), **copy.deepcopy(dict(item))}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -8,6 +8,7 @@ from helpdesk_common.agent_sessions import AgentSessions
 from helpdesk_common.blobstore import make_blob_store
 from helpdesk_common.broker import make_broker
 from helpdesk_common.channel_accounts import ChannelAccountDirectory
+from helpdesk_common.direct_routes import add_to_openapi
 from helpdesk_common.health import Readiness, redis_check
 from helpdesk_common.media_links import MediaLinks
 from helpdesk_common.service import build_app
@@ -21,6 +22,7 @@ from .push_routes import push_router
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 from .sms_routes import sms_router
+from .webhook_openapi import PATH_ITEMS
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -50,7 +52,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     routers.append(push_router(settings, hub, AgentSessions(redis)))
     if settings.media_link_key:
         routers.append(media_router(MediaLinks(settings.media_link_key), make_blob_store(settings)))
-    return build_app(
+    direct = webhook_routes(edge)
+    app = build_app(
         settings,
         broker,
         readiness=readiness,
@@ -58,5 +61,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         on_stopping=[hub.stop],
         on_shutdown=[redis.aclose, accounts.aclose],
         routers=routers,
-        direct_routes=webhook_routes(edge),
+        direct_routes=direct,
     )
+    add_to_openapi(app, direct, PATH_ITEMS)  # direct routes are not FastAPI's to document
+    return app

@@ -112,7 +112,10 @@ def macros_router(
         try:
             async with sessions() as session, session.begin():
                 if body.actions is not None:
-                    await check_actions_exist(session, body.actions)
+                    current = await crud.get(session, macros, macro_id, lock=True)
+                    if current is None:
+                        not_found("macro", macro_id)
+                    await check_actions_exist(session, body.actions, current["actions"])
                     changes["actions"] = dump_actions(body.actions)
                 row = await crud.change(session, macros, macro_id, changes)
         except IntegrityError as exc:

@@ -98,9 +98,46 @@ def check_actions(actions: Sequence[Action], catalog: Catalog) -> None:
             raise ActionError(f"{where}: ticket type {action.type_id} does not exist")
 
 
-async def check_references(session: AsyncSession, actions: Sequence[Action]) -> None:
-    """Every reference of the actions exists now (the API refuses a rule that cannot run)."""
-    check_actions(actions, await load_catalog(session))
+def _catalogue_choice(action: Action) -> tuple[str, int] | None:
+    """The ticket column and row an action sets from the catalogue, if it sets one."""
+    if isinstance(action, SetStatus):
+        return "status_id", action.status_id
+    if isinstance(action, SetPriority):
+        return "priority_id", action.priority_id
+    if isinstance(action, SetType) and action.type_id is not None:
+        return "type_id", action.type_id
+    return None
+
+
+def check_new_choices(actions: Sequence[Action], kept: Sequence[Action], catalog: Catalog) -> None:
+    """No action newly sets an inactive status, priority or type (``ActionError``, the
+    ticket path's reason from ``Catalog.inactive_choice``). An action ``kept`` (the stored
+    actions of the trigger or macro being changed) already set is kept, like a ticket's
+    current value: editing a rule does not force it off a row switched off since. Call
+    after ``check_actions`` (every row exists)."""
+    before: set[tuple[str, int]] = set()
+    for action in kept:
+        if (choice := _catalogue_choice(action)) is not None:
+            before.add(choice)
+    for index, action in enumerate(actions):
+        choice = _catalogue_choice(action)
+        if choice is None:
+            continue
+        column, value = choice
+        had = {column: value} if choice in before else {}
+        reason = catalog.inactive_choice(had, {column: value})
+        if reason is not None:
+            raise ActionError(f"actions[{index}]: {reason}")
+
+
+async def check_references(
+    session: AsyncSession, actions: Sequence[Action], kept: Sequence[Action] = ()
+) -> None:
+    """Every reference of the actions exists now (the API refuses a rule that cannot run)
+    and none newly chooses an inactive row (``kept``: the rule's stored actions)."""
+    catalog = await load_catalog(session)
+    check_actions(actions, catalog)
+    check_new_choices(actions, kept, catalog)
     agent_ids: set[int] = set()
     group_ids: set[int] = set()
     for action in actions:

@@ -22,7 +22,7 @@ from . import triggers_repo as trepo
 from .api_common import Limit, Name, Offset, Page, bearer_auth, not_found, refused
 from .models_triggers import firings, triggers
 from .settings import TicketCoreSettings
-from .trigger_actions import ActionError, ActionList, dump_actions
+from .trigger_actions import ActionError, ActionList, dump_actions, parse_actions
 from .trigger_conditions import ConditionError, parse
 from .trigger_executor import check_references
 
@@ -126,9 +126,16 @@ def validate_trigger(values: dict[str, Any]) -> None:
         )
 
 
-async def check_actions_exist(session: AsyncSession, actions: Any) -> None:
+async def check_actions_exist(session: AsyncSession, actions: Any, stored: Any = ()) -> None:
+    """422 with the reason when an action names a row that does not exist, or newly sets
+    an inactive status, priority or type; ``stored``: the JSON actions of the trigger or
+    macro being changed (a row they already set is kept even if switched off since)."""
     try:
-        await check_references(session, actions)
+        kept = parse_actions(stored) if stored else []
+    except ActionError:  # stored actions were validated when written; nothing to keep then
+        kept = []
+    try:
+        await check_references(session, actions, kept)
     except ActionError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
@@ -174,7 +181,7 @@ async def change_trigger(
                         merged[key] = changes[key] = None
             validate_trigger(merged)
             if actions is not None:
-                await check_actions_exist(session, actions)
+                await check_actions_exist(session, actions, current["actions"])
                 changes["actions"] = dump_actions(actions)
             changes["updated_at"] = datetime.now(UTC)
             row = await crud.change(session, triggers, trigger_id, changes)
