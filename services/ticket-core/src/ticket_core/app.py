@@ -48,6 +48,7 @@ from .macros_api import macros_router
 from .notifications_api import notifications_router
 from .org_api import company_categories_router, org_router
 from .outbox import OutboxRelay
+from .outbox_listener import listen_for_outbox, plain_dsn
 from .portal_auth import portal_store
 from .portal_pages.wiring import portal_page_routers
 from .rating_api import rating_routers
@@ -85,44 +86,47 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
         consumer_sessions,
         relay,
     )
-    # N members of the consumer group in this process (docs/ingest-performance.md): each
-    # gets its own partitions, as replicas would, and one's database waits overlap
-    # another's Python work.
-    for _ in range(settings.inbound_consumers):
+    # Work per process (settings.run_inbound / run_background): by default one process does
+    # everything; split, the inbound path has a process (and event loop) to itself.
+    if settings.run_inbound:
+        # N members of the consumer group in this process (docs/ingest-performance.md): each
+        # gets its own partitions, as replicas would, and one's database waits overlap
+        # another's Python work.
+        for _ in range(settings.inbound_consumers):
+            subscribe_batches(
+                broker,
+                INBOUND_MESSAGES,
+                group_id=settings.consumer_group,
+                handler=inbound,
+                settings=settings,
+                is_transient=is_transient,
+                fetch_max_wait_ms=settings.inbound_fetch_max_wait_ms,
+            )
+    if settings.run_background:
         subscribe_batches(
             broker,
-            INBOUND_MESSAGES,
-            group_id=settings.consumer_group,
-            handler=inbound,
+            DELIVERY_EVENTS,
+            group_id=f"{settings.consumer_group}.delivery",
+            handler=DeliveryEventsHandler(consumer_sessions),
             settings=settings,
             is_transient=is_transient,
-            fetch_max_wait_ms=settings.inbound_fetch_max_wait_ms,
         )
-
-    subscribe_batches(
-        broker,
-        DELIVERY_EVENTS,
-        group_id=f"{settings.consumer_group}.delivery",
-        handler=DeliveryEventsHandler(consumer_sessions),
-        settings=settings,
-        is_transient=is_transient,
-    )
-    subscribe_batches(
-        broker,
-        INBOUND_CALLS,
-        group_id=f"{settings.consumer_group}.calls",
-        handler=CallEventsHandler(consumer_sessions, relay),
-        settings=settings,
-        is_transient=is_transient,
-    )
-    subscribe_batches(
-        broker,
-        TICKET_EVENTS,
-        group_id=f"{settings.consumer_group}.triggers",
-        handler=TriggerEventsHandler(consumer_sessions, relay, executor_settings(settings)),
-        settings=settings,
-        is_transient=is_transient,
-    )
+        subscribe_batches(
+            broker,
+            INBOUND_CALLS,
+            group_id=f"{settings.consumer_group}.calls",
+            handler=CallEventsHandler(consumer_sessions, relay),
+            settings=settings,
+            is_transient=is_transient,
+        )
+        subscribe_batches(
+            broker,
+            TICKET_EVENTS,
+            group_id=f"{settings.consumer_group}.triggers",
+            handler=TriggerEventsHandler(consumer_sessions, relay, executor_settings(settings)),
+            settings=settings,
+            is_transient=is_transient,
+        )
     readiness = Readiness()
 
     async def database_ready() -> bool:
@@ -147,7 +151,12 @@ def create_app(settings: TicketCoreSettings | None = None) -> FastAPI:
     background: list[asyncio.Task[None]] = []
 
     async def start_background() -> None:
+        if not settings.run_background:
+            return
         background.append(asyncio.create_task(relay.run(settings.outbox_sweep_interval_seconds)))
+        background.append(
+            asyncio.create_task(listen_for_outbox(plain_dsn(settings.database_url), relay.notify))
+        )
         background.append(asyncio.create_task(timers.run()))
         background.append(asyncio.create_task(time_triggers.run()))
 

@@ -20,6 +20,18 @@ class TicketCoreSettings(ServiceSettings):
     consumer_group: str = "ticket-core"
     reopen_window_days: float = 7.0
     outbox_sweep_interval_seconds: float = 2.0
+    # --- work per process (docs/ingest-performance.md, "Fourth round") ---
+    run_inbound: bool = Field(
+        default=True,
+        description="Consume inbound.messages.v1 in this process (contacts, tickets, messages).",
+    )
+    run_background: bool = Field(
+        default=True,
+        description="Run the trigger, delivery and call consumers, the outbox relay and the "
+        "timers in this process. With both on (the default) one process does everything; "
+        "split, a process with only run_inbound keeps the inbound path to itself and one with "
+        "only run_background publishes its outbox rows (LISTEN helpdesk_outbox).",
+    )
     email_domain: str = Field(
         default="helpdesk.local", description="Right-hand side of the Message-IDs we generate."
     )
