@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="paced phase at this many records/s instead (issue 9: p99 < 100 ms at 1000/s)",
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="ticket-core as an inbound-only process (per replica) and one background process "
+        "(TICKET_CORE_RUN_INBOUND / RUN_BACKGROUND)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the temp folder (logs, data)"
@@ -65,7 +71,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run.CpuProbe:
+def _cpu_probe(stack: Stack, *groups: list[service_run.Replica]) -> service_run.CpuProbe:
+    """CPU seconds so far; ``groups`` are ticket-core's processes (read at each call: a
+    replica added later is counted from then on)."""
+
     def pid(child: Any) -> int | None:
         return child.process.pid if child is not None and child.process is not None else None
 
@@ -74,7 +83,7 @@ def _cpu_probe(stack: Stack, replicas: list[service_run.Replica]) -> service_run
             pid(stack.postgres and stack.postgres.child),
             pid(stack.kafka and stack.kafka.child),
         )
-        tc_pids = [p for r in replicas if (p := pid(r.child))]
+        tc_pids = [p for group in groups for r in group if (p := pid(r.child))]
         return {
             "ticket_core": sum(machine.cpu_seconds(p) for p in tc_pids),
             "ticket_core_kernel": sum(machine.cpu_seconds(p, system_only=True) for p in tc_pids),
@@ -100,8 +109,13 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
     print(
         "[2/4] ticket-core: start, seed conversations, wait for the consumer group ...", flush=True
     )
-    replicas = [service_run.start_replica(stack, 0)]
-    cpu = _cpu_probe(stack, replicas)
+    env = service_run.INBOUND_ONLY if args.split else None
+    replicas = [service_run.start_replica(stack, 0, env)]
+    background = (
+        [service_run.start_replica(stack, -1, service_run.BACKGROUND_ONLY)] if args.split else []
+    )
+    out["layout"] = "split: inbound process(es) + 1 background process" if args.split else "one"
+    cpu = _cpu_probe(stack, replicas, background)
     conn = await asyncpg.connect(dsn)
     try:
         seeds = workload.seeds()
@@ -128,7 +142,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
                 f"      ticket-core, {args.replicas} replicas: start, wait for the rebalance ...",
                 flush=True,
             )
-            replicas += [service_run.start_replica(stack, i) for i in range(1, args.replicas)]
+            replicas += [service_run.start_replica(stack, i, env) for i in range(1, args.replicas)]
             out["probe_rounds"] = await service_run.wait_balanced(
                 conn, bootstrap, workload, replicas
             )
@@ -140,7 +154,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
             out["ticket_core"].append(many.as_dict())
     finally:
         await conn.close()
-        for replica in replicas:
+        for replica in replicas + background:
             replica.child.stop()
 
     print(f"[4/4] baseline again (ticket-core stopped), {args.n} records ...", flush=True)

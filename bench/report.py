@@ -23,6 +23,7 @@ def _print_machine(result: dict[str, Any]) -> None:
     print(f"         Python {m['python']}, {m['platform']}")
     print(f"         load average {m['load_average']} at start, {m['load_average_end']} at end")
     print(f"run: {result['run']}   N = {result['config']['n']} records (~1 KB of text each)")
+    print(f"ticket-core processes: {result.get('layout', 'one')}")
 
 
 def _print_ticket_core(tc: dict[str, Any], ratio: dict[str, Any]) -> None:

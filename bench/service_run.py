@@ -69,17 +69,24 @@ class Replica:
         return int(total)
 
 
-def start_replica(stack: Stack, index: int) -> Replica:
-    """Replica 0 is the stack's own ticket-core; others reuse ``service_child`` on a new port."""
+# ``--split``: the replicas only ingest, one more process does the background work.
+INBOUND_ONLY = {"TICKET_CORE_RUN_BACKGROUND": "false"}
+BACKGROUND_ONLY = {"TICKET_CORE_RUN_INBOUND": "false"}
+
+
+def start_replica(stack: Stack, index: int, env: dict[str, str] | None = None) -> Replica:
+    """Replica 0 is the stack's own ticket-core; others reuse ``service_child`` on a new port
+    (``index`` -1: the ``--split`` layout's background process)."""
     assert stack.infra is not None
     if index == 0:
-        child, port = stack.start_service("ticket-core"), stack.config.service_ports["ticket-core"]
+        child = stack.start_service("ticket-core", env)
+        port = stack.config.service_ports["ticket-core"]
     else:
         port = free_port()
-        log_dir = stack.log_dir / f"replica{index + 1}"
-        child = service_child(BY_NAME["ticket-core"], stack.infra, port, log_dir)
+        name = "background" if index < 0 else f"replica{index + 1}"
+        child = service_child(BY_NAME["ticket-core"], stack.infra, port, stack.log_dir / name, env)
         child.start()
-        stack.services[f"ticket-core-{index + 1}"] = child  # so that Stack.stop() stops it
+        stack.services[f"ticket-core-{name}"] = child  # so that Stack.stop() stops it
     wait_ready([(child, port)])
     return Replica(child, port)
 

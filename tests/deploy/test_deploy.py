@@ -319,3 +319,21 @@ def test_healthcheck_reflects_readyz(status: int, healthy: bool) -> None:
         server.server_close()
     assert hc.readyz_url({"SERVICE_PORT": "8084"}).endswith(":8084/readyz")
     assert hc.check(f"http://127.0.0.1:{port}/readyz", timeout=1) is False  # nothing listening
+
+
+def test_ticket_core_is_split_into_api_with_inbound_and_a_background_worker(
+    compose: dict[str, Any],
+) -> None:
+    """One process per share of ticket-core's work (TICKET_CORE_RUN_INBOUND / _BACKGROUND):
+    together they run everything, and nothing twice."""
+    services = compose["services"]
+    core, worker = services["ticket-core"], services["ticket-core-worker"]
+    assert core["environment"].get("TICKET_CORE_RUN_BACKGROUND") == "false"
+    assert "TICKET_CORE_RUN_INBOUND" not in core["environment"]
+    assert worker["environment"].get("TICKET_CORE_RUN_INBOUND") == "false"
+    assert "TICKET_CORE_RUN_BACKGROUND" not in worker["environment"]
+    assert worker["image"] == core["image"]
+    assert worker["environment"]["DATABASE_URL"] == core["environment"]["DATABASE_URL"]
+    deps = worker["depends_on"]
+    assert deps["ticket-core-migrate"]["condition"] == "service_completed_successfully"
+    assert "ports" not in worker
