@@ -1,14 +1,16 @@
 """Ingestion pipeline benchmark: ticket-core's sustained rate as a ratio of a bare pipeline.
 
-    .venv/bin/python -m bench.pipeline --n 20000 [--replicas 2]   (or: make bench)
+    .venv/bin/python -m bench.pipeline --n 20000 [--replicas 2] [--one-process]   (make bench)
 
 Starts its own PostgreSQL (fsync on), Redis and broker on free ports in a temporary
 folder, then, in one run on the same machine:
 
 1. baseline: N records through a bare consume -> batched INSERT -> commit loop;
-2. ticket-core (one replica): the same N records on ``inbound.messages.v1``, timed from
-   the first send until all N rows are in ``messages``; then a paced phase at half that
-   rate for latency without a backlog; with ``--replicas 2`` the same again on two replicas;
+2. ticket-core (one replica; as in docker-compose.yml, an inbound-only process per replica
+   and one process for the triggers, the outbox relay and the timers): the same N records
+   on ``inbound.messages.v1``, timed from the first send until all N rows are in
+   ``messages``; then a paced phase at half that rate for latency without a backlog; with
+   ``--replicas 2`` the same again on two replicas;
 3. the baseline again (ticket-core stopped), so the ratio uses the mean of two baselines.
 
 Prints machine facts and the figures, and writes ``bench/results/pipeline-<UTC>.json``.
@@ -58,10 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="paced phase at this many records/s instead (issue 9: p99 < 100 ms at 1000/s)",
     )
     parser.add_argument(
-        "--split",
-        action="store_true",
-        help="ticket-core as an inbound-only process (per replica) and one background process "
-        "(TICKET_CORE_RUN_INBOUND / RUN_BACKGROUND)",
+        "--one-process",
+        dest="split",
+        action="store_false",
+        help="ticket-core as one process doing everything (make up's layout); by default, as "
+        "in docker-compose.yml, an inbound-only process per replica and one background "
+        "process (TICKET_CORE_RUN_INBOUND / RUN_BACKGROUND)",
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
     parser.add_argument(
