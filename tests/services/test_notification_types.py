@@ -330,28 +330,36 @@ async def test_copies_to_the_company_email(
     await ensure_sms_and_phone_accounts(str(tickets_api.base_url), fakes)
     await configure(api, "types/contact.ticket_registered", {"enabled": True, "sms_on": False})
     await configure(api, "settings", {"company_copy": copy, "fallback_to_company_email": False})
-    company_email = f"{unique('office')}@client.test"
-    company = await api.post(
-        "/api/v1/companies", json={"name": unique("Client "), "notification_email": company_email}
-    )
-    assert company.status_code == 201, company.text
-    customer = f"{unique('c')}@example.com"
-    message = webform(customer) if contact != "phone" else sms_message(new_phone())
-    ticket = await assigned_ticket(
-        desk,
-        message,
-        await desk.agent(),
-        await desk.agent(),
-        company_id=company.json()["id"],
-        without_contact=contact == "none",
-    )
-    subject = f"Your request is registered: {ticket['subject']} [#{ticket['number']}]"
-    addresses = {"contact": customer, "company": company_email}
-    for who in expected:
-        mail = await one_mail(mail_sink, addresses[who], subject, f"{who} copy")
-        assert notification(mail) == "contact.ticket_registered"
-        assert f"under number {ticket['number']}" in text_of(mail)
-    await configure(api, "settings", {"company_copy": "never", "fallback_to_company_email": True})
+    try:
+        company_email = f"{unique('office')}@client.test"
+        company = await api.post(
+            "/api/v1/companies",
+            json={"name": unique("Client "), "notification_email": company_email},
+        )
+        assert company.status_code == 201, company.text
+        customer = f"{unique('c')}@example.com"
+        message = webform(customer) if contact != "phone" else sms_message(new_phone())
+        ticket = await assigned_ticket(
+            desk,
+            message,
+            await desk.agent(),
+            await desk.agent(),
+            company_id=company.json()["id"],
+            without_contact=contact == "none",
+        )
+        subject = f"Your request is registered: {ticket['subject']} [#{ticket['number']}]"
+        addresses = {"contact": customer, "company": company_email}
+        for who in expected:
+            mail = await one_mail(mail_sink, addresses[who], subject, f"{who} copy")
+            assert notification(mail) == "contact.ticket_registered"
+            assert f"under number {ticket['number']}" in text_of(mail)
+    finally:  # later tests expect the defaults: no registration notice, no company copy
+        (
+            await api.delete("/api/v1/notifications/types/contact.ticket_registered")
+        ).raise_for_status()
+        await configure(
+            api, "settings", {"company_copy": "never", "fallback_to_company_email": True}
+        )
 
 
 async def test_an_agent_public_comment_goes_to_the_company_and_a_copy_to_its_author(
