@@ -365,8 +365,8 @@ async def ingest_batch(
         )
         steps = await _plan(session, catalog, fresh, now, book)
         await _write(session, catalog, steps, result, now, book)
-    result.outbox_ids = await repo.add_outbox(
-        session, [(TICKET_EVENTS.name, e.model_dump_json()) for e in result.events]
+    result.outbox_ids = await repo.add_outbox_run(
+        session, TICKET_EVENTS.name, [e.model_dump_json() for e in result.events]
     )
     log.info(
         "inbound_batch_stored",

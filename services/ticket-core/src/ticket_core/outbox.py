@@ -49,8 +49,8 @@ class OutboxRelay:
             if not rows:
                 return 0
             by_topic: dict[str, list[str]] = {}
-            for _, topic_name, payload in rows:
-                by_topic.setdefault(topic_name, []).append(payload)
+            for _, topic_name, payload in rows:  # a row holds one record per line
+                by_topic.setdefault(topic_name, []).extend(payload.split("\n"))
             for topic_name, payloads in by_topic.items():
                 topic = _TOPICS[topic_name]
                 # validated (key, correlation id, and a row must still be a record), then
