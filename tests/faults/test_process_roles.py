@@ -5,28 +5,33 @@
   the inbound one; a replica with only the inbound work the reverse;
 - committing outbox rows sends ``NOTIFY helpdesk_outbox``; a rolled-back write does not;
 - the relay's listener wakes it on every notification and listens again after its
-  connection is killed.
+  connection is killed;
+- an inbound batch's outbox row (one record per line) is published as its events, in
+  order, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from devstack.faults import start_replica
-from devstack.probes import eventually
+from devstack.probes import eventually, read_topic
 from devstack.stack import Stack
 from faults_helpers import produce_stream, run_id, stored, webform_inbound
 from helpdesk_common.topics import INBOUND_MESSAGES, TICKET_EVENTS
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from ticket_core.ingest import ingest_batch
 from ticket_core.outbox_listener import CHANNEL, listen_for_outbox, plain_dsn
 
 pytestmark = pytest.mark.e2e
 
 WAIT = 90.0
+WINDOW = timedelta(days=7)
 
 
 def assigned_topics(log: Path) -> set[str]:
@@ -116,3 +121,27 @@ async def test_the_relay_listener_wakes_on_notifications_and_listens_again_after
     finally:
         listening.cancel()
         await admin.close()
+
+
+async def test_a_batch_outbox_row_is_published_as_its_events_in_order(
+    running: Stack, kafka: str, engine: AsyncEngine
+) -> None:
+    """An inbound batch writes its events as one outbox row, one record per line; the
+    relay (the running ticket-core's, woken by the notification) publishes every line,
+    in order, once."""
+    run = run_id("row")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        stored_batch = await ingest_batch(
+            session, [webform_inbound(run, 0, n) for n in range(3)], reopen_window=WINDOW
+        )
+    assert len(stored_batch.outbox_ids) == 1 and len(stored_batch.events) == 4
+    wanted = [e.event_id for e in stored_batch.events]
+
+    async def published() -> list[str]:
+        records = await read_topic(kafka, TICKET_EVENTS.name, timeout=2.0)
+        ids = [json.loads(r.value or b"{}").get("event_id") for r in records]
+        return [i for i in ids if i in wanted]
+
+    seen = await eventually(published, lambda ids: len(ids) >= len(wanted), WAIT, "events")
+    assert seen == wanted
