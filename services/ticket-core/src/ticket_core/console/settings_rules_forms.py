@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from .. import canned_api, routing_schemas, sla_api, triggers_api
+from .. import canned_api, routing_schemas, sla_schemas, triggers_api
 from ..sla_tickets import WEEKDAYS
 from .forms import ConsoleError
 
@@ -142,7 +142,7 @@ def routing_patch(rule: routing_schemas.RuleIn) -> routing_schemas.RulePatch:
 # --- SLA ---------------------------------------------------------------------------------
 
 
-def sla_rule(form: FormData) -> sla_api.RuleIn:
+def sla_rule(form: FormData) -> sla_schemas.RuleIn:
     windows = []
     if checked(form, "window_on"):
         windows.append(
@@ -154,7 +154,7 @@ def sla_rule(form: FormData) -> sla_api.RuleIn:
             }
         )
     return build(
-        sla_api.RuleIn,
+        sla_schemas.RuleIn,
         {
             "name": text(form, "name"),
             "calendar_id": optional_int(form, "calendar_id"),
@@ -190,9 +190,9 @@ def exception_lines(raw: str) -> list[dict[str, str]]:
     return days
 
 
-def calendar(form: FormData) -> sla_api.CalendarIn:
+def calendar(form: FormData) -> sla_schemas.CalendarIn:
     return build(
-        sla_api.CalendarIn,
+        sla_schemas.CalendarIn,
         {
             "name": text(form, "name"),
             "timezone": text(form, "timezone"),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from .. import sla_api
+from .. import sla_api, sla_schemas
 from ..models_sla import calendars, sla_rules
 from ..sla_tickets import WEEKDAYS
 from . import settings_rules_forms as forms
@@ -105,7 +105,7 @@ def sla_settings_router(kit: ConsoleKit) -> APIRouter:
         if calendar_id is None:
             await sla_api.add_calendar(kit.sessions, body)
         else:
-            patch = sla_api.CalendarPatch(**body.model_dump())
+            patch = sla_schemas.CalendarPatch(**body.model_dump())
             await sla_api.change_calendar(kit.sessions, calendar_id, patch)
 
     async def remove_calendar(calendar_id: int) -> None:
