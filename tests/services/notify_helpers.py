@@ -1,16 +1,20 @@
-"""Shared by the notification tests: the notification configuration API (reset to the
-defaults after a module), tickets made and assigned as production makes them, and what
-the SMTP sink received."""
+"""Shared by the notification tests: the notification configuration API (the ``api``
+fixture: import it into a module; reset to the defaults after that module), tickets made
+and assigned as production makes them, and what the SMTP sink received."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
+from devstack.probes import eventually
+from devstack.stack import Stack
 from devstack.test_system import MailSink
 from helpdesk_common.notification_templates import TYPES
 from helpdesk_common.records import InboundMessage
@@ -115,3 +119,49 @@ async def agent_email(desk: Desk, agent_id: int) -> str:
     async with desk.sessions() as session:
         found = await session.scalar(select(agents.c.email).where(agents.c.id == agent_id))
     return str(found)
+
+
+@pytest.fixture(scope="module", name="api")
+async def notification_api(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    port = running.config.service_ports["ticket-core"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+        await configure(client, "settings", {"layout": LAYOUT})
+        yield client
+        await reset_configuration(client)
+
+
+async def agent_name(desk: Desk, agent_id: int) -> str:
+    async with desk.sessions() as session:
+        return str(await session.scalar(select(agents.c.name).where(agents.c.id == agent_id)))
+
+
+def text_of(mail: EmailMessage) -> str:
+    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def html_of(mail: EmailMessage) -> str:
+    return str(mail.get_body(("html",)).get_content())  # type: ignore[union-attr]
+
+
+def notification(mail: EmailMessage) -> str | None:
+    value = mail["X-Helpdesk-Notification"]
+    return None if value is None else str(value)
+
+
+async def one_mail(sink: MailSink, address: str, subject: str, what: str) -> EmailMessage:
+    """The only mail to ``address`` with exactly this subject (waits for it)."""
+
+    async def subjects() -> list[str]:
+        return [str(m["Subject"]) for m in await mails_to(sink, address)()]
+
+    found = await eventually(subjects, lambda found: subject in found, TIMEOUT, what)
+    assert found.count(subject) == 1, found
+    return next(m for m in await mails_to(sink, address)() if m["Subject"] == subject)
+
+
+def as_agent(agent_id: int) -> dict[str, str]:
+    return {"X-Agent-Id": str(agent_id)}
+
+
+def new_phone(prefix: str = "+7916") -> str:
+    return f"{prefix}{uuid.uuid4().int % 10**7:07d}"

@@ -1,4 +1,5 @@
-"""Every notification type, fallback rule and transient error against the running system:
+"""Every notification type and fallback rule against the running system (transient
+delivery errors: ``test_notification_retries.py``):
 ticket-core publishes (or the test produces) the ticket event, the notifier renders and
 sends, and the assertions are on what the real SMTP sink and the fake Twilio received.
 
@@ -8,11 +9,8 @@ handled after) whose notice has arrived, so an unwanted earlier notice would hav
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -29,64 +27,27 @@ from helpdesk_common.records import (
     TicketEventKind,
 )
 from helpdesk_common.topics import TICKET_EVENTS
-from sqlalchemy import select
 from ticket_core.audit import SYSTEM, Actor
-from ticket_core.models_org import agents
 
 from .conftest import Desk, unique, webform
-from .notify_helpers import (
-    LAYOUT,
+from .notify_helpers import (  # notification_api: the module's ``api`` fixture
     TIMEOUT,
     agent_email,
+    agent_name,
+    as_agent,
     assigned_ticket,
     configure,
+    html_of,
     mails_to,
-    reset_configuration,
+    new_phone,
+    notification,
+    notification_api,  # noqa: F401
+    one_mail,
+    text_of,
     with_subject,
 )
 
 K = TicketEventKind
-
-
-@pytest.fixture(scope="module")
-async def api(running: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    port = running.config.service_ports["ticket-core"]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
-        await configure(client, "settings", {"layout": LAYOUT})
-        yield client
-        await reset_configuration(client)
-
-
-async def agent_name(desk: Desk, agent_id: int) -> str:
-    async with desk.sessions() as session:
-        return str(await session.scalar(select(agents.c.name).where(agents.c.id == agent_id)))
-
-
-def text_of(mail: EmailMessage) -> str:
-    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-
-
-def html_of(mail: EmailMessage) -> str:
-    return str(mail.get_body(("html",)).get_content())  # type: ignore[union-attr]
-
-
-def notification(mail: EmailMessage) -> str | None:
-    return mail["X-Helpdesk-Notification"]
-
-
-async def one_mail(sink: MailSink, address: str, subject: str, what: str) -> EmailMessage:
-    """The only mail to ``address`` with exactly this subject (waits for it)."""
-
-    async def subjects() -> list[str]:
-        return [str(m["Subject"]) for m in await mails_to(sink, address)()]
-
-    found = await eventually(subjects, lambda found: subject in found, TIMEOUT, what)
-    assert found.count(subject) == 1, found
-    return next(m for m in await mails_to(sink, address)() if m["Subject"] == subject)
-
-
-def as_agent(agent_id: int) -> dict[str, str]:
-    return {"X-Agent-Id": str(agent_id)}
 
 
 async def status_of(api: httpx.AsyncClient, category: str) -> dict[str, Any]:
@@ -303,10 +264,6 @@ def sms_message(phone: str, text: str = "Hot water is gone") -> InboundMessage:
     )
 
 
-def new_phone(prefix: str = "+7916") -> str:
-    return f"{prefix}{uuid.uuid4().int % 10**7:07d}"
-
-
 @pytest.mark.parametrize(
     ("copy", "contact", "expected"),
     [
@@ -400,64 +357,3 @@ async def test_an_agent_public_comment_goes_to_the_company_and_a_copy_to_its_aut
         assert [notification(m) for m in answered] == [None]
     finally:
         await configure(api, "settings", {"company_copy": "never", "copy_to_author": False})
-
-
-async def test_transient_smtp_answers_are_retried_and_a_refusal_is_not(
-    desk: Desk, mail_sink: MailSink
-) -> None:
-    """451 twice: the mail goes out on the third attempt, once. 550: that notice fails
-    for good (never retried) and the others go on."""
-    deferred, refused = await desk.agent(), await desk.agent()
-    deferred_address, refused_address = (
-        await agent_email(desk, deferred),
-        await agent_email(desk, refused),
-    )
-    mail_sink.answer_next[deferred_address.lower()] = ["451 4.3.0 mailbox busy"] * 2
-    mail_sink.answer_next[refused_address.lower()] = ["550 5.1.1 no such user"]
-    ticket = await assigned_ticket(
-        desk,
-        webform(f"{unique('c')}@example.com"),
-        deferred,
-        await desk.agent(),
-        observer_agent_ids=frozenset({refused}),
-    )
-    new = f"New ticket: {ticket['subject']} [#{ticket['number']}]"
-    assigned = f"Ticket assigned: {ticket['subject']} [#{ticket['number']}]"
-    await one_mail(mail_sink, deferred_address, new, "deferred mail")
-    await one_mail(mail_sink, deferred_address, assigned, "deferred mail's successor")
-    assert [r for r in mail_sink.refused if r[0] == deferred_address.lower()] == [
-        (deferred_address.lower(), "451 4.3.0 mailbox busy")
-    ] * 2
-    # The refused address: its first notice failed for good, its second one went out.
-    await one_mail(mail_sink, refused_address, assigned, "the notice after the refusal")
-    assert not with_subject("New ticket")(await mails_to(mail_sink, refused_address)())
-    assert [r for r in mail_sink.refused if r[0] == refused_address.lower()] == [
-        (refused_address.lower(), "550 5.1.1 no such user")
-    ]
-
-
-async def test_sms_provider_500_and_429_with_retry_after_are_retried_and_sent_once(
-    api: httpx.AsyncClient, desk: Desk, fakes: Fakes, tickets_api: httpx.AsyncClient
-) -> None:
-    await ensure_sms_and_phone_accounts(str(tickets_api.base_url), fakes)
-    responsible, phone = await desk.agent(), new_phone("+7903")
-    profile = await api.put(
-        f"/api/v1/notifications/agents/{responsible}", json={"mobile_phone": phone}
-    )
-    assert profile.status_code == 200, profile.text
-    fakes.twilio.fail_next("messages.create", 500, {"code": 20500, "message": "Internal Error"})
-    fakes.twilio.fail_next("messages.create", 429, {"code": 20429, "message": "Too Many Requests"})
-    ticket = await assigned_ticket(
-        desk, webform(f"{unique('c')}@example.com"), responsible, await desk.agent()
-    )
-    new = f"New ticket #{ticket['number']}: {ticket['subject']}"
-    assigned = f"Ticket #{ticket['number']} assigned: {ticket['subject']}"
-    calls = await eventually(
-        lambda: asyncio.sleep(0, fakes.twilio.calls_of("messages.create", To=phone)),
-        lambda found: assigned in [c.params["Body"] for c in found],
-        TIMEOUT,
-        "both SMS after the errors",
-    )
-    # Two refused attempts of the first SMS, then each SMS accepted once.
-    assert [c.params["Body"] for c in calls] == [new, new, new, assigned]
-    assert fakes.twilio.take_failure("messages.create") is None
