@@ -27,7 +27,7 @@ from devstack.probes import produce_records
 from devstack.stack import Stack
 from helpdesk_common.topics import INBOUND_MESSAGES
 
-from . import bare, machine, service_run
+from . import bare, machine, service_run, statement_profile
 from .own_stack import run_on_own_stack
 from .report import print_report
 from .stack_setup import enable_commit_timestamps
@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ticket-core as one process doing everything (make up's layout); by default, as "
         "in docker-compose.yml, an inbound-only process per replica and one background "
         "process (TICKET_CORE_RUN_INBOUND / RUN_BACKGROUND)",
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="profile PostgreSQL's statements per inbound batch in the paced phase "
+        "(pg_stat_statements; costs a little PostgreSQL CPU)",
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="max seconds for one phase")
     parser.add_argument(
@@ -138,9 +144,16 @@ async def run_phases(stack: Stack, args: argparse.Namespace, run: str) -> dict[s
             print(
                 f"      paced latency phase: {len(paced)} records at {rate:.0f}/s ...", flush=True
             )
+            if args.statements:
+                await statement_profile.reset(conn)
             out["paced"] = await service_run.measure_paced(
                 conn, bootstrap, paced, f"{run}-paced", rate
             )
+            if args.statements:
+                out["statements"] = await statement_profile.read(
+                    conn, await conn.fetchval("SELECT current_database()")
+                )
+                statement_profile.print_profile(out["statements"])
         if args.replicas > 1:
             print(
                 f"      ticket-core, {args.replicas} replicas: start, wait for the rebalance ...",
@@ -187,9 +200,11 @@ def summarise(phases: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_on_own_stack(
-        "pipeline", "bench", args, run_phases, summarise, print_report, enable_commit_timestamps
-    )
+
+    def setup(stack: Stack) -> None:
+        enable_commit_timestamps(stack, statement_stats=args.statements)
+
+    return run_on_own_stack("pipeline", "bench", args, run_phases, summarise, print_report, setup)
 
 
 if __name__ == "__main__":

@@ -43,8 +43,11 @@ def plain_dsn(stack: Stack) -> str:
     return stack.infra.database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def enable_commit_timestamps(stack: Stack) -> None:
-    """``track_commit_timestamp`` needs a restart; it gives each row's exact commit time."""
+def enable_commit_timestamps(stack: Stack, *, statement_stats: bool = False) -> None:
+    """``track_commit_timestamp`` needs a restart; it gives each row's exact commit time.
+
+    ``statement_stats`` also loads ``pg_stat_statements`` (``statement_profile.py``) and
+    logs the plan of every statement over 3 ms (``auto_explain``, in PostgreSQL's log)."""
     pg = stack.postgres
     assert pg is not None
 
@@ -52,6 +55,12 @@ def enable_commit_timestamps(stack: Stack) -> None:
         conn = await asyncpg.connect(pg.admin_url)
         try:
             await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+            if statement_stats:
+                for setting in (
+                    "shared_preload_libraries = 'pg_stat_statements', 'auto_explain'",
+                    "auto_explain.log_min_duration = '3ms'",
+                ):
+                    await conn.execute(f"ALTER SYSTEM SET {setting}")
         finally:
             await conn.close()
 
