@@ -140,7 +140,9 @@ def test_one_input(data: bytes) -> None:
 def seeds() -> list[bytes]:
     sys.path.insert(0, str(ROOT / "tests" / "faults"))
     import test_parser_fuzz as messengers
-    import test_sms_telephony_fuzz as phones
+    import test_pbx_webhook_fuzz as pbx_fuzz
+    import test_simple_calls_fuzz as simple_calls_fuzz
+    import test_sms_fuzz as sms_fuzz
 
     def seed(target: int, body: str) -> bytes:
         return bytes([target]) + body.encode()
@@ -148,13 +150,15 @@ def seeds() -> list[bytes]:
     found = [
         seed(k, urlencode(form))
         for k, kind in enumerate(["inbound", "status", "push"])
-        for form in phones.SMS_SEEDS[kind]
+        for form in sms_fuzz.SMS_SEEDS[kind]
     ]
-    found += [seed(3, json.dumps(value)) for value in phones.PBX_SEEDS]
+    found += [seed(3, json.dumps(value)) for value in pbx_fuzz.PBX_SEEDS]
     found += [
-        seed(4, urlencode({k: str(v) for k, v in value.items()})) for value in phones.PBX_SEEDS
+        seed(4, urlencode({k: str(v) for k, v in value.items()})) for value in pbx_fuzz.PBX_SEEDS
     ]
-    found += [seed(5, phones._xml(list(value.items()))) for value in phones.SC_SEEDS]
+    found += [
+        seed(5, simple_calls_fuzz._xml(list(value.items()))) for value in simple_calls_fuzz.SC_SEEDS
+    ]
     for target, channel in ((6, Channel.TELEGRAM), (7, Channel.VIBER), (8, Channel.VK)):
         found += [seed(target, json.dumps(value)) for value in messengers.SEEDS[channel]]
     found.append(seed(9, json.dumps({"email": "a@example.com", "text": "help", "fields": {}})))

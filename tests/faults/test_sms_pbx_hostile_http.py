@@ -1,7 +1,7 @@
 """Hostile bodies with valid signatures through the real gateway, per webhook family:
 Twilio (inbound SMS/MMS and status callbacks, signed), SMS.ru pushes and PBX webhooks
 (secret token in the URL). The parsers behind them are fuzzed in-process by
-``test_sms_telephony_fuzz.py``; here the whole path runs.
+``test_sms_fuzz.py`` and ``test_pbx_webhook_fuzz.py``; here the whole path runs.
 
 Each body gets a 2xx (published) or a clear 4xx, never a 5xx. What was published ends as
 a stored record (NUL characters dropped, a damaged media link recorded as a skipped file)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from helpdesk_common.phone_accounts import PhoneAccountConfig, check_phone_account
 from helpdesk_common.records import CallKind, RawWebhook
-
 from telephony import frames, pbx
 from telephony.simple_calls_events import to_call_event
 

@@ -80,7 +80,12 @@ class FakeSimpleCalls:
             self._loop = loop
 
             async def main() -> None:
-                self._server = await serve(self._handle, "127.0.0.1", self.port)
+                # No server keepalive pings: websockets draws each ping's payload from the
+                # global ``random`` in this thread, which races with Hypothesis generating
+                # examples in the test thread ("Do not use the `random` module inside
+                # strategies"). Clients still ping us (the service does, every 20 s) and get
+                # pongs; a dropped client is seen when its socket closes.
+                self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None)
                 ready.set()
                 await self._server.serve_forever()
 
