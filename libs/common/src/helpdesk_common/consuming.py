@@ -7,6 +7,18 @@ record's fault, so nothing is dead-lettered: the batch is rewound and tried agai
 
 ``process_batch`` is plain logic, testable without a broker; ``subscribe_batches`` wires
 it to a FastStream subscriber with manual acknowledgement.
+
+Fresh fetches (``drop_prefetched``): aiokafka fetches a partition again only once
+``getmany`` has taken what it holds for it, and it sends that fetch as soon as a batch
+is taken. So while a batch is handled the consumer holds only the few records that had
+arrived when the batch began, and a record arriving during the batch waits for that
+small batch too before its own: about two batches in all. Once a batch is committed and
+was not full (the consumer has caught up), the held records are dropped by seeking each
+partition to its own position, and the next poll fetches everything that arrived
+meanwhile in one batch. Nothing is skipped or repeated (a seek to the position is where
+the consumer would read next anyway); the dropped records are simply fetched again. A
+full batch means a backlog, and then the held records are kept, since fetching while
+handling is what keeps a backlog moving.
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import IllegalStateError
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
@@ -190,6 +204,16 @@ def dead_letter_to(broker: KafkaBroker, topic: Topic) -> DeadLetter:
     return park
 
 
+async def drop_prefetched(consumer: AIOKafkaConsumer) -> None:
+    """Drop what the consumer holds beyond the records it has handed out: each assigned
+    partition is sought to its own position (see the module's docstring)."""
+    for partition in consumer.assignment():
+        try:
+            consumer.seek(partition, await consumer.position(partition))
+        except IllegalStateError:  # revoked meanwhile: its new owner reads from the commit
+            continue
+
+
 def _skip_decoding(_: Any) -> None:
     """Records are decoded by ``process_batch``; FastStream's own JSON decoding is skipped."""
     return None
@@ -247,3 +271,5 @@ def subscribe_batches(
             await message.nack()
             return
         await message.ack()
+        if len(batch) < settings.consumer_max_records:
+            await drop_prefetched(message.consumer)
