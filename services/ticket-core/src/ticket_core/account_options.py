@@ -1,9 +1,10 @@
-"""The options of the channel accounts a batch arrived on, read once per batch.
+"""The options of the channel accounts a batch arrives on.
 
 A message's account is ``(channel, channel_account)``; an account with no row (a web form,
-an environment-configured mailbox nobody created an account for) has the defaults. One
-statement per batch for the options, one more for the default groups that still exist
-(a group deleted after it was configured is ignored, never a failed batch).
+an environment-configured mailbox nobody created an account for) has the defaults. Every
+account's options are read together, with the default groups that still exist (a group
+deleted after it was configured is ignored, never a failed batch), and cached per
+configuration version (``ingest_config.py``).
 
 The default groups feed routing's default chain (``routing_writer.route_new_tickets``):
 the account's group is the last step, after the service object's, the contact's and the
@@ -12,13 +13,12 @@ company's managers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
 from helpdesk_common.account_options import AccountOptions
 from helpdesk_common.records import InboundMessage
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .channel_accounts import table as accounts
@@ -26,7 +26,7 @@ from .models_org import groups
 
 AccountKey = tuple[str, str]
 
-__all__ = ["AccountOptions", "OptionsBook", "load_account_options"]
+__all__ = ["AccountOptions", "OptionsBook", "all_account_options"]
 
 
 class OptionsBook:
@@ -44,26 +44,19 @@ class OptionsBook:
 
     def default_groups(self) -> dict[AccountKey, int]:
         """(channel, account) -> its default group, for the accounts that have one."""
-        return {
-            key: o.default_group_id for key, o in self._found.items() if o.default_group_id
-        }
+        return {key: o.default_group_id for key, o in self._found.items() if o.default_group_id}
 
 
-async def load_account_options(
-    session: AsyncSession, keys: Iterable[AccountKey], default_window: timedelta
-) -> OptionsBook:
-    wanted = sorted(set(keys))
-    found: dict[AccountKey, AccountOptions] = {}
-    if wanted:
-        rows = await session.execute(
-            select(accounts.c.channel, accounts.c.name, accounts.c.config).where(
-                tuple_(accounts.c.channel, accounts.c.name).in_(wanted)
-            )
-        )
-        for channel, name, config in rows:
-            found[(str(channel), str(name))] = AccountOptions.from_config(
-                config or {}, default_window
-            )
+async def all_account_options(
+    session: AsyncSession, default_window: timedelta
+) -> dict[AccountKey, AccountOptions]:
+    """The options of every account (few rows; ``ingest_config.py`` caches them per
+    configuration version)."""
+    rows = await session.execute(select(accounts.c.channel, accounts.c.name, accounts.c.config))
+    found = {
+        (str(channel), str(name)): AccountOptions.from_config(config or {}, default_window)
+        for channel, name, config in rows
+    }
     group_ids = {o.default_group_id for o in found.values() if o.default_group_id is not None}
     if group_ids:
         existing = set(
@@ -72,4 +65,4 @@ async def load_account_options(
         for key, options in found.items():
             if options.default_group_id is not None and options.default_group_id not in existing:
                 found[key] = replace(options, default_group_id=None)
-    return OptionsBook(found, default_window)
+    return found

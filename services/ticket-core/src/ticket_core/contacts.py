@@ -14,7 +14,7 @@ belongs to, and no identity is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from helpdesk_common.records import InboundMessage
@@ -62,9 +62,21 @@ def email_domain(address: str | None) -> str | None:
     return domain if domain and domain not in PUBLIC_MAIL_DOMAINS else None
 
 
-async def _link_companies(session: AsyncSession, new_rows: list[dict[str, Any]]) -> None:
+DomainOwners = Mapping[str, int]
+"""company domain -> company id"""
+
+
+async def _domain_owners(
+    session: AsyncSession, domains: set[str], known: DomainOwners | None
+) -> DomainOwners:
+    return known if known is not None else await companies_by_domain(session, domains)
+
+
+async def _link_companies(
+    session: AsyncSession, new_rows: list[dict[str, Any]], known: DomainOwners | None
+) -> None:
     domains = {d for row in new_rows if (d := email_domain(row["email"]))}
-    owners = await companies_by_domain(session, domains)
+    owners = await _domain_owners(session, domains, known) if domains else {}
     for row in new_rows:
         row["company_id"] = owners.get(email_domain(row["email"]) or "")
 
@@ -73,9 +85,12 @@ async def resolve_contacts(
     session: AsyncSession,
     messages: Sequence[InboundMessage],
     may_create: Sequence[bool] | None = None,
+    domain_owners: DomainOwners | None = None,
 ) -> list[ResolvedContact]:
     """The contact (and its company) of each message's sender, creating contacts and
-    identities as needed (for a message whose ``may_create`` is true: all by default)."""
+    identities as needed (for a message whose ``may_create`` is true: all by default).
+    ``domain_owners``: every company domain, when the caller has them (a batch's cached
+    ``IngestConfig``); otherwise the domains needed are looked up."""
     per_message = [sender_identities(m) for m in messages]
     creating = list(may_create) if may_create is not None else [True] * len(messages)
     owners = await batch.contacts_by_identities(session, (i for ids in per_message for i in ids))
@@ -111,7 +126,7 @@ async def resolve_contacts(
     new_ids = await repo.allocate_ids(session, "contacts_id_seq", len(new_rows))
     for row, new_id in zip(new_rows, new_ids, strict=True):
         row["id"] = new_id
-    await _link_companies(session, new_rows)
+    await _link_companies(session, new_rows, domain_owners)
     await repo.insert_rows(session, repo.contacts, new_rows)
     await batch.insert_identity_rows(
         session,
@@ -121,13 +136,13 @@ async def resolve_contacts(
         ],
     )
     existing = await _fill_gaps(session, messages, chosen)
-    unknown = await companies_by_domain(
-        session,
-        {
-            d
-            for m, c in zip(messages, chosen, strict=True)
-            if c is None and (d := email_domain(m.sender.email))
-        },
+    unknown_domains = {
+        d
+        for m, c in zip(messages, chosen, strict=True)
+        if c is None and (d := email_domain(m.sender.email))
+    }
+    unknown = (
+        await _domain_owners(session, unknown_domains, domain_owners) if unknown_domains else {}
     )
     return [
         (c["id"], c["company_id"])

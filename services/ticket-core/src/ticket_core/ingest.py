@@ -25,7 +25,7 @@ or group, observers; audited by ``system``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,14 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import batch_repo as batch
 from . import repository as repo
-from .account_options import OptionsBook, load_account_options
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
 from .bounces import ingest_bounce
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog
 from .contacts import ResolvedContact, resolve_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
+from .ingest_config import INGEST_CONFIG, IngestConfig
 from .models import MessageKind, TicketStatus
-from .org_repo import active_agents_by_email
 from .routing_cache import SNAPSHOTS
 from .routing_writer import route_new_tickets
 from .sla_hooks import SlaContext
@@ -133,14 +132,11 @@ def _open(
     }
 
 
-async def _agent_authors(
-    session: AsyncSession, messages: Sequence[InboundMessage]
+def _agent_authors(
+    messages: Sequence[InboundMessage], found: Mapping[str, int]
 ) -> list[int | None]:
-    """The active agent whose address each mail is from (None for other messages)."""
-    found = await active_agents_by_email(
-        session,
-        (m.sender.email for m in messages if m.channel is Channel.EMAIL and m.sender.email),
-    )
+    """The active agent whose address each mail is from (None for other messages);
+    ``found``: the active agents by lower-case address."""
     return [
         found.get(m.sender.email.strip().lower())
         if m.channel is Channel.EMAIL and m.sender.email
@@ -153,14 +149,18 @@ async def _contacts(
     session: AsyncSession,
     messages: Sequence[InboundMessage],
     authors: list[int | None],
-    book: OptionsBook,
+    config: IngestConfig,
 ) -> list[ResolvedContact]:
     """Contacts of the customers' messages; agents' mail gets none (never a contact for
     an agent)."""
+    book = config.options_book()
     customers = [m for m, a in zip(messages, authors, strict=True) if a is None]
     resolved = iter(
         await resolve_contacts(
-            session, customers, [book.for_message(m).create_unknown_contacts for m in customers]
+            session,
+            customers,
+            [book.for_message(m).create_unknown_contacts for m in customers],
+            config.companies_by_domain,
         )
     )
     return [next(resolved) if a is None else (None, None) for a in authors]
@@ -173,13 +173,13 @@ def _agent_comment(message: InboundMessage, ticket: Ticket, agent_id: int, now: 
 
 async def _plan(
     session: AsyncSession,
-    catalog: Catalog,
+    config: IngestConfig,
     messages: Sequence[InboundMessage],
     now: datetime,
-    book: OptionsBook,
 ) -> list[_Step]:
-    authors = await _agent_authors(session, messages)
-    contacts = await _contacts(session, messages, authors, book)
+    catalog, book = config.catalog, config.options_book()
+    authors = _agent_authors(messages, config.agents_by_email)
+    contacts = await _contacts(session, messages, authors, config)
     index = await ThreadIndex.load(session, messages)
     steps: list[_Step] = []
     for message, contact, agent_id in zip(messages, contacts, authors, strict=True):
@@ -226,14 +226,14 @@ async def _plan(
 
 async def _write(
     session: AsyncSession,
-    catalog: Catalog,
+    config: IngestConfig,
     steps: list[_Step],
     result: IngestResult,
     now: datetime,
-    book: OptionsBook,
 ) -> None:
+    catalog, book = config.catalog, config.options_book()
     opened = [s.ticket for s in steps if s.opened]
-    sla = SlaContext(session)
+    sla = SlaContext(session, config.sla)
     await sla.plan_new(opened)  # planned reaction and resolution (sla_hooks.py)
     ids, numbers, message_ids = await repo.allocate_id_sets(
         session,
@@ -346,25 +346,28 @@ async def ingest_batch(
     """
     now = now or datetime.now(UTC)
     result = IngestResult()
-    seen = await repo.existing_idempotency_keys(session, [m.idempotency_key for m in messages])
+    seen, version = await repo.existing_keys_and_config_version(
+        session, [m.idempotency_key for m in messages]
+    )
     fresh: list[InboundMessage] = []
-    catalog = await load_catalog(session) if len(seen) < len(messages) else None
+    config = (
+        await INGEST_CONFIG.get(session, version, reopen_window)
+        if len(seen) < len(messages)
+        else None
+    )
     for message in messages:
         if message.idempotency_key in seen:
             result.duplicates += 1
             continue
         seen.add(message.idempotency_key)
-        assert catalog is not None
-        if message.is_bounce and await ingest_bounce(session, catalog, message, result):
+        assert config is not None
+        if message.is_bounce and await ingest_bounce(session, config.catalog, message, result):
             continue
         fresh.append(message)
     if fresh:
-        assert catalog is not None
-        book = await load_account_options(
-            session, {(m.channel.value, m.channel_account) for m in fresh}, reopen_window
-        )
-        steps = await _plan(session, catalog, fresh, now, book)
-        await _write(session, catalog, steps, result, now, book)
+        assert config is not None
+        steps = await _plan(session, config, fresh, now)
+        await _write(session, config, steps, result, now)
     result.outbox_ids = await repo.add_outbox_run(
         session, TICKET_EVENTS.name, [e.model_dump_json() for e in result.events]
     )

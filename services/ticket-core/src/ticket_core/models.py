@@ -331,7 +331,7 @@ from . import models_sla  # noqa: E402, F401
 from .channel_accounts import ChannelAccountRow  # noqa: E402, F401
 from .message_edits import MessageEdit  # noqa: E402, F401
 from .models_collab import CannedResponse, TicketEscalation  # noqa: E402, F401
-from .models_desk import DeskSettingRow, PortalAccountRow  # noqa: E402, F401
+from .models_desk import ConfigVersionRow, DeskSettingRow, PortalAccountRow  # noqa: E402, F401
 from .models_links import ContactAuditRow, TicketLinkRow  # noqa: E402, F401
 from .models_notifications import NotificationTypeRow  # noqa: E402, F401
 from .models_org import Agent, AgentGroup, Company  # noqa: E402, F401

@@ -14,12 +14,24 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
+
+
+class ConfigVersionRow(SQLModel, table=True):
+    """The desk configuration's version: one row, set from ``config_version_seq`` by
+    triggers on the configuration tables (migration 0017, ``ingest_config.py``)."""
+
+    __tablename__ = "config_version"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_config_version_one_row"),)
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class DeskSettingRow(SQLModel, table=True):

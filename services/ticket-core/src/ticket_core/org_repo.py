@@ -105,17 +105,3 @@ async def set_members(session: AsyncSession, group_id: int, agent_ids: Sequence[
         await session.execute(
             insert(group_members), [{"group_id": group_id, "agent_id": a} for a in agent_ids]
         )
-
-
-async def active_agents_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, int]:
-    """Lower-case address -> id of the active agents with one of these addresses."""
-    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(agents.c.email, agents.c.id).where(
-            any_of(agents.c.email, wanted),
-            agents.c.active.is_(True),  # stored lower-case
-        )
-    )
-    return {str(e).lower(): int(i) for e, i in rows}

@@ -34,9 +34,11 @@ from .sla_tickets import (
 class SlaContext:
     """The SLA configuration of one transaction, loaded on first use."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, config: SlaConfig | None = None) -> None:
+        """``config``: the SLA rules when the caller has them already (a batch's cached
+        ``IngestConfig``); otherwise they are read on first use."""
         self._session = session
-        self._config: SlaConfig | None = None
+        self._config: SlaConfig | None = config
 
     async def config(self) -> SlaConfig:
         if self._config is None:
