@@ -270,6 +270,8 @@ def subscribe_batches(
             await asyncio.sleep(retry.backoff_seconds * 5)
             await message.nack()
             return
-        await message.ack()
         if len(batch) < settings.consumer_max_records:
+            # before the offset commit: the fresh fetch's round trip overlaps it (a seek
+            # to the position changes nothing the commit writes)
             await drop_prefetched(message.consumer)
+        await message.ack()

@@ -4,9 +4,22 @@ the number of messages (contacts by identity, candidate tickets, executemany upd
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +34,7 @@ async def contacts_by_identities(
     if not pairs:
         return {}
     # the pairs as two arrays (one statement text for any number of pairs), each probed
-    # in the unique index: see tickets_by_message_id_map for why the subquery is lateral
+    # in the unique index: see thread_candidates for why the subquery is lateral
     wanted = (
         func.unnest(
             bindparam(None, [k for k, _ in pairs], type_=ARRAY(identities.c.kind.type)),
@@ -48,69 +61,76 @@ async def contacts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int
     return {int(r["id"]): dict(r) for r in rows.mappings()}
 
 
-async def tickets_by_numbers(session: AsyncSession, numbers: Iterable[int]) -> list[dict[str, Any]]:
-    wanted = list(set(numbers))
-    if not wanted:
-        return []
-    rows = await session.execute(select(tickets).where(any_of(tickets.c.number, wanted)))
-    return [dict(r) for r in rows.mappings()]
+@dataclass
+class Candidates:
+    """The tickets a batch's messages may thread into, by what names them."""
+
+    by_number: list[dict[str, Any]] = field(default_factory=list)
+    by_message_id: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(external Message-ID, the ticket of the latest message with that id)"""
+    by_conversation: list[dict[str, Any]] = field(default_factory=list)
+    """the latest ticket of each conversation key"""
 
 
-async def tickets_by_message_id_map(
-    session: AsyncSession, message_ids: Iterable[str]
-) -> list[tuple[str, dict[str, Any]]]:
-    """(external Message-ID, its ticket) for each of the ids that is stored: the ticket of
-    the latest message with that id.
+async def thread_candidates(
+    session: AsyncSession,
+    numbers: Iterable[int],
+    message_ids: Iterable[str],
+    conversation_keys: Iterable[str],
+) -> Candidates:
+    """The tickets named by subject tokens (numbers), by Message-IDs the messages refer to,
+    and the latest ticket of each conversation: one statement (UNION ALL, each row tagged
+    with what found it), whatever the batch holds.
 
-    Driven by the ids: one index probe of ``messages`` per id, then the ticket by its key.
-    A plain join of ``unnest(ids)`` to ``messages`` is planned as a hash join over a
-    sequential scan of all messages whenever the table's statistics lag behind its growth
-    (every young desk, every burst before autovacuum's ANALYZE): 8-14 ms per batch in the
-    pipeline benchmark, growing with the desk. The lateral subquery's ``OFFSET 0`` keeps
-    PostgreSQL from flattening it back into that join, so it stays a probe per id (about
-    2 ms for 70 ids on a cold cache, against 85 ms for the join)."""
-    wanted = list(set(message_ids))
-    if not wanted:
-        return []
-    refs = (
-        func.unnest(bindparam(None, wanted, type_=ARRAY(messages.c.external_message_id.type)))
-        .table_valued("ref")
-        .render_derived(name="refs")
-    )
+    The Message-IDs drive their branch: one index probe of ``messages`` per id, then the
+    ticket by its key. A plain join of ``unnest(ids)`` to ``messages`` is planned as a
+    hash join over a sequential scan of all messages whenever the table's statistics lag
+    behind its growth (every young desk, every burst before autovacuum's ANALYZE): 8-14 ms
+    per batch in the pipeline benchmark, growing with the desk. The lateral subquery's
+    ``OFFSET 0`` keeps PostgreSQL from flattening it back into that join (about 2 ms for 70
+    ids on a cold cache, against 85 ms for the join)."""
+    ids = bindparam(None, list(set(message_ids)), type_=ARRAY(messages.c.external_message_id.type))
+    refs = func.unnest(ids).table_valued("ref").render_derived(name="refs")
     found = (
         select(messages.c.id, messages.c.ticket_id)
         .where(messages.c.external_message_id == refs.c.ref)
         .offset(literal_column("0"))
         .lateral("found")
     )
-    rows = await session.execute(
-        select(refs.c.ref.label("_ref"), found.c.id.label("_message_id"), tickets)
-        .select_from(refs)
-        .join(found, true())
-        .join(tickets, tickets.c.id == found.c.ticket_id)
-    )
-    latest: dict[str, tuple[int, dict[str, Any]]] = {}
-    for r in rows.mappings():
-        row = dict(r)
-        ref, message_id = str(row.pop("_ref")), int(row.pop("_message_id"))
-        if ref not in latest or latest[ref][0] < message_id:
-            latest[ref] = (message_id, row)
-    return [(ref, row) for ref, (_, row) in latest.items()]
-
-
-async def latest_tickets_for_conversations(
-    session: AsyncSession, keys: Iterable[str]
-) -> list[dict[str, Any]]:
-    wanted = list(set(keys))
-    if not wanted:
-        return []
-    rows = await session.execute(
+    latest_per_key = (
         select(tickets)
         .ext(distinct_on(tickets.c.conversation_key))
-        .where(any_of(tickets.c.conversation_key, wanted))
+        .where(any_of(tickets.c.conversation_key, set(conversation_keys)))
         .order_by(tickets.c.conversation_key, tickets.c.id.desc())
+        .subquery("latest")
     )
-    return [dict(r) for r in rows.mappings()]
+    no_message = literal(None, BigInteger)
+    query = union_all(
+        select(
+            literal("n").label("_via"),
+            cast(tickets.c.number, Text).label("_key"),
+            no_message.label("_message_id"),
+            *tickets.c,
+        ).where(any_of(tickets.c.number, set(numbers))),
+        select(literal("m"), refs.c.ref, found.c.id, *tickets.c)
+        .select_from(refs)
+        .join(found, true())
+        .join(tickets, tickets.c.id == found.c.ticket_id),
+        select(literal("c"), latest_per_key.c.conversation_key, no_message, *latest_per_key.c),
+    )
+    result = Candidates()
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    for r in (await session.execute(query)).mappings():
+        row = dict(r)
+        via, key, message_id = row.pop("_via"), row.pop("_key"), row.pop("_message_id")
+        if via == "n":
+            result.by_number.append(row)
+        elif via == "c":
+            result.by_conversation.append(row)
+        elif key not in latest or latest[key][0] < message_id:
+            latest[key] = (int(message_id), row)
+    result.by_message_id = [(ref, row) for ref, (_, row) in latest.items()]
+    return result
 
 
 async def lock_tickets(session: AsyncSession, ids: Iterable[int]) -> list[dict[str, Any]]:

@@ -36,14 +36,17 @@ class ThreadIndex:
     @classmethod
     async def load(cls, session: AsyncSession, messages: Sequence[InboundMessage]) -> ThreadIndex:
         index = cls()
-        numbers = [m.thread.ticket_number for m in messages if m.thread.ticket_number is not None]
-        for ticket in await batch.tickets_by_numbers(session, numbers):
+        found = await batch.thread_candidates(
+            session,
+            (m.thread.ticket_number for m in messages if m.thread.ticket_number is not None),
+            (r for m in messages for r in reference_ids(m)),
+            (k for m in messages if (k := conversation_key(m)) is not None),
+        )
+        for ticket in found.by_number:
             index._by_number[ticket["number"]] = index._one(ticket)
-        refs = [r for m in messages for r in reference_ids(m)]
-        for ref, ticket in await batch.tickets_by_message_id_map(session, refs):
+        for ref, ticket in found.by_message_id:
             index._by_message_id[ref] = index._one(ticket)
-        keys = [k for m in messages if (k := conversation_key(m)) is not None]
-        for ticket in await batch.latest_tickets_for_conversations(session, keys):
+        for ticket in found.by_conversation:
             index._by_conversation[ticket["conversation_key"]] = index._one(ticket)
         await index._lock(session)
         return index
