@@ -27,12 +27,20 @@ from .repository import Identity, any_of, contacts, identities, messages, ticket
 from .sla_tickets import MOVE_COLUMNS as SLA_MOVE_COLUMNS
 
 
-async def contacts_by_identities(
-    session: AsyncSession, known: Iterable[Identity]
-) -> dict[Identity, int]:
+@dataclass
+class Owners:
+    """Who the identities belong to: the contact id per identity, and those contacts."""
+
+    ids: dict[Identity, int] = field(default_factory=dict)
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+async def identity_owners(session: AsyncSession, known: Iterable[Identity]) -> Owners:
+    """The contacts that own these identities, with their rows: one statement."""
     pairs = list(set(known))
+    owners = Owners()
     if not pairs:
-        return {}
+        return owners
     # the pairs as two arrays (one statement text for any number of pairs), each probed
     # in the unique index: see thread_candidates for why the subquery is lateral
     wanted = (
@@ -44,21 +52,33 @@ async def contacts_by_identities(
         .render_derived(name="wanted")
     )
     found = (
-        select(identities.c.kind, identities.c.value, identities.c.contact_id)
+        select(
+            identities.c.kind.label("_kind"),
+            identities.c.value.label("_value"),
+            identities.c.contact_id,
+        )
         .where((identities.c.kind == wanted.c.kind) & (identities.c.value == wanted.c.value))
         .offset(literal_column("0"))
         .lateral("found")
     )
-    rows = await session.execute(select(found).select_from(wanted).join(found, true()))
-    return {(str(k), str(v)): int(c) for k, v, c in rows}
+    rows = await session.execute(
+        select(found.c._kind, found.c._value, contacts)
+        .select_from(wanted)
+        .join(found, true())
+        .join(contacts, contacts.c.id == found.c.contact_id)
+    )
+    for r in rows.mappings():
+        row = dict(r)
+        identity = (str(row.pop("_kind")), str(row.pop("_value")))
+        owners.ids[identity] = int(row["id"])
+        owners.contacts.setdefault(int(row["id"]), row)
+    return owners
 
 
-async def contacts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(select(contacts).where(any_of(contacts.c.id, wanted)))
-    return {int(r["id"]): dict(r) for r in rows.mappings()}
+async def contacts_by_identities(
+    session: AsyncSession, known: Iterable[Identity]
+) -> dict[Identity, int]:
+    return (await identity_owners(session, known)).ids
 
 
 @dataclass

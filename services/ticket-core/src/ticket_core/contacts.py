@@ -93,7 +93,8 @@ async def resolve_contacts(
     ``IngestConfig``); otherwise the domains needed are looked up."""
     per_message = [sender_identities(m) for m in messages]
     creating = list(may_create) if may_create is not None else [True] * len(messages)
-    owners = await batch.contacts_by_identities(session, (i for ids in per_message for i in ids))
+    found = await batch.identity_owners(session, (i for ids in per_message for i in ids))
+    owners = found.ids
     new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
     new_owners: dict[repo.Identity, dict[str, Any]] = {}
     identity_rows: list[tuple[int | dict[str, Any], repo.Identity]] = []
@@ -135,7 +136,7 @@ async def resolve_contacts(
             for o, (kind, value) in identity_rows
         ],
     )
-    existing = await _fill_gaps(session, messages, chosen)
+    existing = await _fill_gaps(session, messages, chosen, found.contacts)
     unknown_domains = {
         d
         for m, c in zip(messages, chosen, strict=True)
@@ -158,10 +159,10 @@ async def _fill_gaps(
     session: AsyncSession,
     messages: Sequence[InboundMessage],
     chosen: list[int | dict[str, Any] | None],
+    existing: dict[int, dict[str, Any]],
 ) -> dict[int, dict[str, Any]]:
-    """Complete empty fields of contacts that existed before the batch; never overwrite.
-    Returns those contacts."""
-    existing = await batch.contacts_by_ids(session, (c for c in chosen if isinstance(c, int)))
+    """Complete empty fields of contacts that existed before the batch (``existing``, read
+    with their identities); never overwrite. Returns those contacts."""
     updates: dict[int, dict[str, Any]] = {}
     for message, contact in zip(messages, chosen, strict=True):
         if isinstance(contact, int) and contact in existing:
