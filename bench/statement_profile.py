@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-_BATCH_MARKER = "SELECT messages.idempotency_key FROM messages WHERE"
+_BATCH_MARKER = "SELECT ARRAY(SELECT idempotency_key FROM messages"
 _TOP = 40
 
 

@@ -118,7 +118,10 @@ async def add_outbox_run(session: AsyncSession, topic: str, payloads: Sequence[s
     has no raw newline), in order; the relay publishes them one by one."""
     if not payloads:
         return []
-    return await add_outbox(session, [(topic, "\n".join(payloads))])
+    new_id = await session.scalar(
+        insert(outbox).values(topic=topic, payload="\n".join(payloads)).returning(outbox.c.id)
+    )
+    return [int(new_id)]
 
 
 async def lock_outbox(
