@@ -103,12 +103,13 @@ async def thread_candidates(
     with what found it), whatever the batch holds.
 
     The Message-IDs drive their branch: one index probe of ``messages`` per id, then the
-    ticket by its key. A plain join of ``unnest(ids)`` to ``messages`` is planned as a
-    hash join over a sequential scan of all messages whenever the table's statistics lag
-    behind its growth (every young desk, every burst before autovacuum's ANALYZE): 8-14 ms
-    per batch in the pipeline benchmark, growing with the desk. The lateral subquery's
-    ``OFFSET 0`` keeps PostgreSQL from flattening it back into that join (about 2 ms for 70
-    ids on a cold cache, against 85 ms for the join)."""
+    ticket by its key. Before ``messages`` has statistics (a young desk, a restored dump,
+    every benchmark: autovacuum's first ANALYZE comes after a minute) PostgreSQL assumes
+    each id matches 0.5% of the table and plans a plain join of ``unnest(ids)`` as a hash
+    join over a sequential scan of all messages: 8-14 ms per batch in the pipeline
+    benchmark, growing with the desk. The lateral subquery's ``OFFSET 0`` keeps it from
+    flattening the probe back into that join (2 ms for 70 ids on a cold cache, against
+    85 ms)."""
     ids = bindparam(None, list(set(message_ids)), type_=ARRAY(messages.c.external_message_id.type))
     refs = func.unnest(ids).table_valued("ref").render_derived(name="refs")
     found = (

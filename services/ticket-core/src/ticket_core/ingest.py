@@ -11,9 +11,11 @@ the commit.
 Workflow: new tickets get the default custom status and priority and the contact's
 company; a status change (Pending -> Open, a reopen) moves the clocks with the rules of
 ``statuses.py``, counts the reopening and is written to the audit trail (customer). The
-catalogue, the company domains and the audit rows cost one statement each per batch.
+configuration (catalogue, SLA rules, account options, agents' addresses, company
+domains) comes from ``ingest_config.py``, re-read only when its version moved; the
+audit rows cost one statement per batch.
 
-Per channel account (``account_options.py``, read once per batch): the reopen window of
+Per channel account (``account_options.py``): the reopen window of
 the account a message arrived on, the default group (the last step of routing's default
 chain), and whether an unknown sender becomes a contact (if not, the ticket has no
 contact and the sender is kept on the message). Mail from an active agent's address
@@ -153,7 +155,7 @@ async def _contacts(
 ) -> list[ResolvedContact]:
     """Contacts of the customers' messages; agents' mail gets none (never a contact for
     an agent)."""
-    book = config.options_book()
+    book = config.book
     customers = [m for m, a in zip(messages, authors, strict=True) if a is None]
     resolved = iter(
         await resolve_contacts(
@@ -177,7 +179,7 @@ async def _plan(
     messages: Sequence[InboundMessage],
     now: datetime,
 ) -> list[_Step]:
-    catalog, book = config.catalog, config.options_book()
+    catalog, book = config.catalog, config.book
     authors = _agent_authors(messages, config.agents_by_email)
     contacts = await _contacts(session, messages, authors, config)
     index = await ThreadIndex.load(session, messages)
@@ -231,7 +233,7 @@ async def _write(
     result: IngestResult,
     now: datetime,
 ) -> None:
-    catalog, book = config.catalog, config.options_book()
+    catalog, book = config.catalog, config.book
     opened = [s.ticket for s in steps if s.opened]
     sla = SlaContext(session, config.sla)
     await sla.plan_new(opened)  # planned reaction and resolution (sla_hooks.py)

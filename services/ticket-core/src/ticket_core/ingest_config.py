@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +42,8 @@ class IngestConfig:
     """lower-case address -> id, active agents only"""
     companies_by_domain: dict[str, int]
 
-    def options_book(self) -> OptionsBook:
+    @cached_property
+    def book(self) -> OptionsBook:
         return OptionsBook(self.accounts, self.default_window)
 
 
