@@ -8,14 +8,12 @@ into the module that uses it.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from devstack.dovecot import Dovecot, dovecot_binary
+from devstack.dovecot import Dovecot, dovecot_binary, running_dovecot
 from devstack.test_system import Fakes
 from ticket_core.connection_probe import ProviderUrls
 
@@ -27,15 +25,8 @@ def dovecot_server() -> Iterator[Dovecot]:
     binary = dovecot_binary()
     if binary is None:
         pytest.skip("dovecot is not installed: run scripts/install-test-servers.sh")
-    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-settings-"))
-    server = Dovecot(root, binary, IMAP_PASSWORD)
-    server.configure()
-    server.start()
-    try:
+    with running_dovecot(binary, IMAP_PASSWORD, "helpdesk-dovecot-settings-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(name="silent_port")

@@ -15,8 +15,6 @@ import contextlib
 import imaplib
 import json
 import re
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,7 +23,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from devstack.dovecot import USER, Dovecot, dovecot_binary
+from devstack.dovecot import USER, Dovecot, dovecot_binary, running_dovecot
 from email_ingest.mailboxes import MailboxConfig
 from email_ingest.pipeline import build_inbound
 from email_ingest.poller import Convert, MailboxPoller, PollerDeps, PollerTuning
@@ -190,16 +188,8 @@ def dovecot() -> Iterator[Dovecot]:
     binary = dovecot_binary()
     if binary is None:
         pytest.skip("dovecot is not installed: run scripts/install-test-servers.sh")
-    # Not under pytest's tmp dir: that is 0700 root, and mail is owned by uid 65534.
-    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
-    server = Dovecot(root, binary, PASSWORD)
-    server.configure()
-    server.start()
-    try:
+    with running_dovecot(binary, PASSWORD, "helpdesk-dovecot-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

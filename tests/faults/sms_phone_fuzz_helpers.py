@@ -1,24 +1,20 @@
 """What the SMS and telephony fuzz tests (test_sms_fuzz, test_pbx_webhook_fuzz,
-test_simple_calls_fuzz) share: their Hypothesis settings (``FUZZ_EXAMPLES`` scales how many
-examples), the receive time and form content type of their records, and the check every
-call event must pass (it survives the broker and PostgreSQL text).
+test_simple_calls_fuzz) share: their Hypothesis settings (``fuzz_strategies.FUZZ``, and
+``FUZZ_SLOW`` for costly strategies), the receive time and form content type of their
+records, and the check every call event must pass (it survives the broker and
+PostgreSQL text).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
+from fuzz_strategies import EXAMPLES, FUZZ
 from helpdesk_common.records import CallEvent
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+__all__ = ["FORM", "FUZZ", "FUZZ_SLOW", "RECEIVED", "check_call_event"]
+
 FUZZ_SLOW = settings(FUZZ, max_examples=max(EXAMPLES // 3, 10))  # strategies costly to draw
 RECEIVED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded"

@@ -14,30 +14,22 @@ scales how many.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from faults_helpers import SEED, telegram_update
-from fuzz_strategies import BODIES, JSON, body_of, mutated
+from fuzz_strategies import BODIES, FUZZ, JSON, body_of, mutated
 from gateway.webform import build_raw_record, parse_fields
 from helpdesk_common.consuming import default_is_transient
 from helpdesk_common.records import Channel, InboundMessage, RawWebhook
 from helpdesk_common.webform import WebformSubmission
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed
 from hypothesis import strategies as st
 from messenger_ingest import telegram, viber, vk
 from messenger_ingest import webform as webform_normaliser
 from messenger_ingest.outcomes import Ignored, Inbound, Reachability, Receipt, UnsupportedPayload
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 ACCOUNT = "fuzz_bot"
 USER = 4242
 

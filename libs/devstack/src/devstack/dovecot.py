@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,21 @@ MAIL_UID = 65534
 def dovecot_binary() -> Path | None:
     found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
     return Path(found) if found else None
+
+
+@contextlib.contextmanager
+def running_dovecot(binary: Path, password: str, prefix: str) -> Iterator[Dovecot]:
+    """A configured and started Dovecot in a new folder (not under pytest's tmp dir: that
+    is 0700 root, and mail is owned by uid 65534), stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    server = Dovecot(root, binary, password)
+    server.configure()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
