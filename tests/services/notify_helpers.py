@@ -54,6 +54,17 @@ async def configure(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> 
     return response.json()
 
 
+async def company_with_email(api: httpx.AsyncClient) -> tuple[int, str]:
+    """A new company with a notification address: (its id, the address)."""
+    email = f"office{uuid.uuid4().hex[:10]}@client.test"
+    company = await api.post(
+        "/api/v1/companies",
+        json={"name": f"Client {uuid.uuid4().hex[:10]}", "notification_email": email},
+    )
+    assert company.status_code == 201, company.text
+    return int(company.json()["id"]), email
+
+
 async def assigned_ticket(
     desk: Desk,
     message: InboundMessage,

@@ -36,6 +36,7 @@ from .notify_helpers import (  # notification_api: the module's ``api`` fixture
     agent_name,
     as_agent,
     assigned_ticket,
+    company_with_email,
     configure,
     html_of,
     mails_to,
@@ -288,12 +289,7 @@ async def test_copies_to_the_company_email(
     await configure(api, "types/contact.ticket_registered", {"enabled": True, "sms_on": False})
     await configure(api, "settings", {"company_copy": copy, "fallback_to_company_email": False})
     try:
-        company_email = f"{unique('office')}@client.test"
-        company = await api.post(
-            "/api/v1/companies",
-            json={"name": unique("Client "), "notification_email": company_email},
-        )
-        assert company.status_code == 201, company.text
+        company_id, company_email = await company_with_email(api)
         customer = f"{unique('c')}@example.com"
         message = webform(customer) if contact != "phone" else sms_message(new_phone())
         ticket = await assigned_ticket(
@@ -301,7 +297,7 @@ async def test_copies_to_the_company_email(
             message,
             await desk.agent(),
             await desk.agent(),
-            company_id=company.json()["id"],
+            company_id=company_id,
             without_contact=contact == "none",
         )
         subject = f"Your request is registered: {ticket['subject']} [#{ticket['number']}]"
@@ -327,16 +323,11 @@ async def test_an_agent_public_comment_goes_to_the_company_and_a_copy_to_its_aut
     await configure(api, "types/contact.agent_comment", {"enabled": True})
     await configure(api, "settings", {"company_copy": "always", "copy_to_author": True})
     try:
-        company_email = f"{unique('office')}@client.test"
-        company = await api.post(
-            "/api/v1/companies",
-            json={"name": unique("Client "), "notification_email": company_email},
-        )
-        assert company.status_code == 201, company.text
+        company_id, company_email = await company_with_email(api)
         writer = await desk.agent()
         customer = f"{unique('c')}@example.com"
         ticket = await assigned_ticket(
-            desk, webform(customer), writer, await desk.agent(), company_id=company.json()["id"]
+            desk, webform(customer), writer, await desk.agent(), company_id=company_id
         )
         reply = await tickets_api.post(
             f"/api/v1/tickets/{ticket['id']}/replies",
