@@ -214,8 +214,11 @@ async def drop_prefetched(consumer: AIOKafkaConsumer) -> None:
             continue
 
 
-def _skip_decoding(_: Any) -> None:
-    """Records are decoded by ``process_batch``; FastStream's own JSON decoding is skipped."""
+async def _skip_decoding(_: Any) -> None:
+    """Records are decoded by ``process_batch``; FastStream's own JSON decoding is skipped.
+
+    A coroutine function on purpose: FastStream runs a plain function as a decoder in a
+    worker thread, a thread hand-off (and a fight for the GIL) on every batch."""
     return None
 
 
@@ -253,7 +256,10 @@ def subscribe_batches(
         decoder=_skip_decoding,
         title=f"{group_id}:{topic.name}",
     )
-    async def consume(_: Any, message: KafkaMessage) -> None:
+    async def consume(_: Any) -> None:
+        # from the context directly: a parameter injected from it (``message:
+        # KafkaMessage``) is resolved by FastDepends in a worker thread, on every batch
+        message: KafkaMessage = broker.context.get_local("message")
         raws = message.raw_message
         batch = raws if isinstance(raws, tuple) else (raws,)
         try:
