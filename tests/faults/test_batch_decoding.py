@@ -42,9 +42,7 @@ async def test_a_batch_is_handled_without_a_worker_thread(kafka: str) -> None:
     broker = KafkaBroker(kafka)
     settings = ServiceSettings(kafka_bootstrap_servers=kafka, consumer_fetch_max_wait_ms=20)
     subscribe_batches(broker, topic, group_id=f"g-{topic.name}", handler=handler, settings=settings)
-    events = [
-        DeliveryEvent(outbound_id=f"o{i}", state=DeliveryState.SENT) for i in range(3)
-    ]
+    events = [DeliveryEvent(outbound_id=f"o{i}", state=DeliveryState.SENT) for i in range(3)]
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await broker.start()
     await producer.start()
