@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from ticket_core import batch_repo as batch
 from ticket_core import crud
 from ticket_core import repository as repo
 from ticket_core.audit import Actor
@@ -110,7 +111,7 @@ async def counted(infra) -> AsyncIterator[tuple[AsyncEngine, list[str]]]:  # typ
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement.split(None, 1)[0])
+        statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     yield engine, statements
@@ -149,6 +150,33 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
         costs.append((created, len(statements)))
     SNAPSHOTS.ttl = ttl
     assert costs[0] == costs[1], costs
+
+
+async def test_new_senders_cost_one_id_allocation_and_one_contact_insert(
+    desk: Desk, counted: tuple[AsyncEngine, list[str]]
+) -> None:
+    """New contacts take their ids with the batch's tickets and messages (one ``nextval``
+    statement), and the contacts and their identities go in with one statement."""
+    engine, statements = counted
+    counted_desk = Desk(async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False))
+    senders = [f"{unique('n')}@example.org" for _ in range(3)]
+    await desk.tickets(1)  # the configuration, loaded before counting (ingest_config.py)
+    statements.clear()
+    result = await counted_desk.ingest([webform(s) for s in senders])
+    assert result.created == 3
+    assert sum("nextval" in s for s in statements) == 1
+    inserts = [s for s in statements if "INSERT INTO contact" in s]
+    assert len(inserts) == 1 and "INSERT INTO contact_identities" in inserts[0]
+    for sender in senders:
+        ticket = await desk.ticket_of(sender)
+        assert ticket is not None
+        async with desk.sessions() as session:
+            contact = await repo.contact_by_id(session, ticket["contact_id"])
+            owners = await batch.contacts_by_identities(
+                session, [("email", sender), ("webform", sender)]
+            )
+        assert contact is not None and contact["email"] == sender
+        assert owners == {("email", sender): contact["id"], ("webform", sender): contact["id"]}
 
 
 async def _in_flight(desk: Desk, ticket_id: int, agent: Actor, email: str) -> tuple[bool, Any]:

@@ -19,11 +19,12 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     true,
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .repository import Identity, any_of, contacts, identities, messages, tickets
@@ -198,9 +199,42 @@ async def lock_tickets(session: AsyncSession, ids: Iterable[int]) -> list[dict[s
     return [dict(r) for r in rows.mappings()]
 
 
-async def insert_identity_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(identities).on_conflict_do_nothing(), list(rows))
+# New contacts and the identities they (and known contacts) gained, in one statement: a
+# foreign key is checked at the statement's end, when the contacts are in. An identity
+# another writer took meanwhile is left to it (as before the batch).
+_NEW_CONTACTS = text(
+    """
+    WITH new_contacts AS (
+        INSERT INTO contacts (id, display_name, email, phone, company_id)
+        SELECT * FROM unnest(
+            CAST(:c_id AS bigint[]), CAST(:c_display_name AS text[]), CAST(:c_email AS text[]),
+            CAST(:c_phone AS text[]), CAST(:c_company_id AS bigint[])
+        )
+    )
+    INSERT INTO contact_identities (contact_id, kind, value)
+    SELECT * FROM unnest(
+        CAST(:i_contact_id AS bigint[]), CAST(:i_kind AS text[]), CAST(:i_value AS text[])
+    )
+    ON CONFLICT DO NOTHING
+    """
+)
+_CONTACT_COLUMNS = ("id", "display_name", "email", "phone", "company_id")
+_IDENTITY_COLUMNS = ("contact_id", "kind", "value")
+
+
+async def insert_contacts_and_identities(
+    session: AsyncSession,
+    contact_rows: Sequence[dict[str, Any]],
+    identity_rows: Sequence[dict[str, Any]],
+) -> None:
+    """Insert contacts (with their ids) and identities (``contact_id``, ``kind``,
+    ``value``) in one round trip."""
+    if contact_rows or identity_rows:
+        await session.execute(
+            _NEW_CONTACTS,
+            {f"c_{c}": [r[c] for r in contact_rows] for c in _CONTACT_COLUMNS}
+            | {f"i_{c}": [r[c] for r in identity_rows] for c in _IDENTITY_COLUMNS},
+        )
 
 
 # A message only touches its ticket; a status change (reopen, Pending -> Open) also moves

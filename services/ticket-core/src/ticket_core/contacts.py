@@ -1,4 +1,5 @@
-"""Who wrote: every sender of a batch resolved to a contact with a few set-based queries.
+"""Who wrote: every sender of a batch resolved to a contact with one statement, and the
+new contacts and identities written with one more.
 
 A sender is known by identities in order of trust: the channel's own user id, then email,
 then phone. The first identity that exists names the contact; otherwise a new contact is
@@ -10,11 +11,16 @@ domain is a company's domain joins that company (one lookup for the whole batch)
 An account with ``create_unknown_contacts`` false makes no contact for a sender none is
 known by: the message gets no contact (``None``), only the company its email domain
 belongs to, and no identity is recorded.
+
+Two phases, so a batch's ids come from one statement: ``plan_contacts`` decides (a new
+contact is a ``NewContact`` without an id), the caller allocates the new contacts' ids
+with its own and ``ContactPlan.write`` stores them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from helpdesk_common.records import InboundMessage
@@ -22,12 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import batch_repo as batch
 from . import repository as repo
-from .org_repo import companies_by_domain
 from .threading import PUBLIC_MAIL_DOMAINS, peer_id
-
-# (contact id, the contact's company id) per message; no contact for an unknown sender
-# of an account that creates none
-ResolvedContact = tuple[int | None, int | None]
 
 
 def sender_identities(message: InboundMessage) -> list[repo.Identity]:
@@ -66,41 +67,71 @@ DomainOwners = Mapping[str, int]
 """company domain -> company id"""
 
 
-async def _domain_owners(
-    session: AsyncSession, domains: set[str], known: DomainOwners | None
-) -> DomainOwners:
-    return known if known is not None else await companies_by_domain(session, domains)
+class NewContact:
+    """A contact this batch makes: its row, whose ``id`` comes with the batch's other ids
+    (``ContactPlan.write``). Equal only to itself."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
 
 
-async def _link_companies(
-    session: AsyncSession, new_rows: list[dict[str, Any]], known: DomainOwners | None
-) -> None:
-    domains = {d for row in new_rows if (d := email_domain(row["email"]))}
-    owners = await _domain_owners(session, domains, known) if domains else {}
-    for row in new_rows:
-        row["company_id"] = owners.get(email_domain(row["email"]) or "")
+ContactRef = int | NewContact
+"""A known contact's id, or a contact made in this batch."""
 
 
-async def resolve_contacts(
+def contact_id(ref: ContactRef | None) -> int | None:
+    """The id behind a reference (a new contact's once ``ContactPlan.write`` has run)."""
+    return int(ref.row["id"]) if isinstance(ref, NewContact) else ref
+
+
+@dataclass
+class ContactPlan:
+    """Who wrote each message of a batch, decided with one statement; nothing written yet.
+
+    ``resolved``: per message, the contact (or None) and its company. ``write`` stores the
+    new contacts and identities, and fills empty fields of known ones."""
+
+    resolved: list[tuple[ContactRef | None, int | None]]
+    new_contacts: list[NewContact]
+    identity_rows: list[tuple[ContactRef, repo.Identity]]
+    gap_updates: list[dict[str, Any]]
+
+    async def write(self, session: AsyncSession, ids: Sequence[int]) -> None:
+        """Give the new contacts ``ids`` (one per new contact), then write: one statement
+        for the contacts and identities, one for the filled gaps (when any)."""
+        for new, new_id in zip(self.new_contacts, ids, strict=True):
+            new.row["id"] = new_id
+        await batch.insert_contacts_and_identities(
+            session,
+            [c.row for c in self.new_contacts],
+            [
+                {"contact_id": contact_id(owner), "kind": kind, "value": value}
+                for owner, (kind, value) in self.identity_rows
+            ],
+        )
+        await batch.update_contacts(session, self.gap_updates)
+
+
+async def plan_contacts(
     session: AsyncSession,
     messages: Sequence[InboundMessage],
-    may_create: Sequence[bool] | None = None,
-    domain_owners: DomainOwners | None = None,
-) -> list[ResolvedContact]:
-    """The contact (and its company) of each message's sender, creating contacts and
-    identities as needed (for a message whose ``may_create`` is true: all by default).
-    ``domain_owners``: every company domain, when the caller has them (a batch's cached
-    ``IngestConfig``); otherwise the domains needed are looked up."""
+    may_create: Sequence[bool],
+    domain_owners: DomainOwners,
+) -> ContactPlan:
+    """The contact (and its company) of each message's sender: found by identity, or a new
+    contact for a message whose ``may_create`` is true. ``domain_owners``: every company
+    domain (a batch's cached ``IngestConfig``)."""
     per_message = [sender_identities(m) for m in messages]
-    creating = list(may_create) if may_create is not None else [True] * len(messages)
     found = await batch.identity_owners(session, (i for ids in per_message for i in ids))
     owners = found.ids
-    new_rows: list[dict[str, Any]] = []  # contacts made in this batch, ids assigned below
-    new_owners: dict[repo.Identity, dict[str, Any]] = {}
-    identity_rows: list[tuple[int | dict[str, Any], repo.Identity]] = []
-    chosen: list[int | dict[str, Any] | None] = []
-    for message, idents, create in zip(messages, per_message, creating, strict=True):
-        owner: int | dict[str, Any] | None = next((owners[i] for i in idents if i in owners), None)
+    new_contacts: list[NewContact] = []
+    new_owners: dict[repo.Identity, NewContact] = {}
+    identity_rows: list[tuple[ContactRef, repo.Identity]] = []
+    chosen: list[ContactRef | None] = []
+    for message, idents, create in zip(messages, per_message, may_create, strict=True):
+        owner: ContactRef | None = next((owners[i] for i in idents if i in owners), None)
         if owner is None:
             owner = next((new_owners[i] for i in idents if i in new_owners), None)
         if owner is None and not create:
@@ -108,66 +139,51 @@ async def resolve_contacts(
             continue
         if owner is None:
             sender = message.sender
-            owner = {
-                "display_name": sender.display_name,
-                "email": sender.email,
-                "phone": sender.phone,
-            }
-            new_rows.append(owner)
+            owner = NewContact(
+                {
+                    "display_name": sender.display_name,
+                    "email": sender.email,
+                    "phone": sender.phone,
+                    "company_id": domain_owners.get(email_domain(sender.email) or ""),
+                }
+            )
+            new_contacts.append(owner)
         for ident in idents:
             if ident in owners or ident in new_owners:
                 continue
             identity_rows.append((owner, ident))
-            if isinstance(owner, dict):
+            if isinstance(owner, NewContact):
                 new_owners[ident] = owner
             else:
                 owners[ident] = owner
         chosen.append(owner)
-
-    new_ids = await repo.allocate_ids(session, "contacts_id_seq", len(new_rows))
-    for row, new_id in zip(new_rows, new_ids, strict=True):
-        row["id"] = new_id
-    await _link_companies(session, new_rows, domain_owners)
-    await repo.insert_rows(session, repo.contacts, new_rows)
-    await batch.insert_identity_rows(
-        session,
+    existing = found.contacts
+    return ContactPlan(
         [
-            {"contact_id": o["id"] if isinstance(o, dict) else o, "kind": kind, "value": value}
-            for o, (kind, value) in identity_rows
+            (c, c.row["company_id"])
+            if isinstance(c, NewContact)
+            else (c, existing[c]["company_id"] if c in existing else None)
+            if c is not None
+            else (None, domain_owners.get(email_domain(m.sender.email) or ""))
+            for m, c in zip(messages, chosen, strict=True)
         ],
+        new_contacts,
+        identity_rows,
+        _gap_updates(messages, chosen, existing),
     )
-    existing = await _fill_gaps(session, messages, chosen, found.contacts)
-    unknown_domains = {
-        d
-        for m, c in zip(messages, chosen, strict=True)
-        if c is None and (d := email_domain(m.sender.email))
-    }
-    unknown = (
-        await _domain_owners(session, unknown_domains, domain_owners) if unknown_domains else {}
-    )
-    return [
-        (c["id"], c["company_id"])
-        if isinstance(c, dict)
-        else (c, existing[c]["company_id"] if c in existing else None)
-        if c is not None
-        else (None, unknown.get(email_domain(m.sender.email) or ""))
-        for m, c in zip(messages, chosen, strict=True)
-    ]
 
 
-async def _fill_gaps(
-    session: AsyncSession,
+def _gap_updates(
     messages: Sequence[InboundMessage],
-    chosen: list[int | dict[str, Any] | None],
+    chosen: Sequence[ContactRef | None],
     existing: dict[int, dict[str, Any]],
-) -> dict[int, dict[str, Any]]:
-    """Complete empty fields of contacts that existed before the batch (``existing``, read
-    with their identities); never overwrite. Returns those contacts."""
+) -> list[dict[str, Any]]:
+    """Empty fields of contacts that existed before the batch (``existing``, read with
+    their identities) completed from the messages; never overwritten."""
     updates: dict[int, dict[str, Any]] = {}
     for message, contact in zip(messages, chosen, strict=True):
         if isinstance(contact, int) and contact in existing:
             change = _gaps(existing[contact], message)
             if change is not None:
                 updates[contact] = change
-    await batch.update_contacts(session, list(updates.values()))
-    return existing
+    return list(updates.values())

@@ -42,7 +42,7 @@ from . import repository as repo
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
 from .bounces import ingest_bounce
 from .catalog import Catalog
-from .contacts import ResolvedContact, resolve_contacts
+from .contacts import ContactPlan, ContactRef, contact_id, plan_contacts
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
 from .ingest_config import INGEST_CONFIG, IngestConfig
 from .models import MessageKind, TicketStatus
@@ -63,7 +63,7 @@ class _Step:
     """What one message does: the ticket it lands in and the status change it makes."""
 
     message: InboundMessage
-    contact_id: int | None
+    contact: ContactRef | None
     ticket: Ticket
     opened: bool
     status_change: tuple[str, str] | None = None
@@ -73,9 +73,9 @@ class _Step:
 
 
 async def _sender_belongs(
-    session: AsyncSession, message: InboundMessage, contact_id: int | None, ticket: dict[str, Any]
+    session: AsyncSession, message: InboundMessage, contact: ContactRef | None, ticket: Ticket
 ) -> bool:
-    if (contact_id is not None and ticket["contact_id"] == contact_id) or not message.sender.email:
+    if (contact is not None and ticket["contact_id"] == contact) or not message.sender.email:
         return True
     ticket_contact = (
         await repo.contact_by_id(session, ticket["contact_id"]) if ticket["contact_id"] else None
@@ -88,14 +88,14 @@ async def _sender_belongs(
 
 
 async def _candidate(
-    session: AsyncSession, index: ThreadIndex, message: InboundMessage, contact_id: int | None
+    session: AsyncSession, index: ThreadIndex, message: InboundMessage, contact: ContactRef | None
 ) -> tuple[Ticket | None, Ticket | None]:
     """(ticket to thread into, ticket it only resembles): a subject token or reference from
     a sender who does not belong on that ticket opens a new ticket flagged as a possible
     duplicate instead of joining someone else's thread."""
     ticket = index.by_reference(message)
     if ticket is not None:
-        if "id" not in ticket or await _sender_belongs(session, message, contact_id, ticket):
+        if "id" not in ticket or await _sender_belongs(session, message, contact, ticket):
             return ticket, None
         return None, ticket
     return index.by_conversation(message), None
@@ -104,11 +104,12 @@ async def _candidate(
 def _open(
     catalog: Catalog,
     message: InboundMessage,
-    contact: ResolvedContact,
+    contact: tuple[ContactRef | None, int | None],
     now: datetime,
     **links: Any,
 ) -> Ticket:
-    contact_id, company_id = contact
+    """A new ticket; its ``contact_id`` is a ``ContactRef`` until the write phase."""
+    contact_ref, company_id = contact
     return {
         "subject": new_ticket_subject(message),
         "description": message.text,
@@ -116,7 +117,7 @@ def _open(
         "channel": message.channel.value,
         "channel_account": message.channel_account,
         "conversation_key": conversation_key(message),
-        "contact_id": contact_id,
+        "contact_id": contact_ref,
         "created_at": now,
         "updated_at": now,
         "last_customer_message_at": now,
@@ -152,20 +153,19 @@ async def _contacts(
     messages: Sequence[InboundMessage],
     authors: list[int | None],
     config: IngestConfig,
-) -> list[ResolvedContact]:
-    """Contacts of the customers' messages; agents' mail gets none (never a contact for
-    an agent)."""
+) -> tuple[ContactPlan, list[tuple[ContactRef | None, int | None]]]:
+    """Contacts of the customers' messages (written in the write phase); agents' mail
+    gets none (never a contact for an agent)."""
     book = config.book
     customers = [m for m, a in zip(messages, authors, strict=True) if a is None]
-    resolved = iter(
-        await resolve_contacts(
-            session,
-            customers,
-            [book.for_message(m).create_unknown_contacts for m in customers],
-            config.companies_by_domain,
-        )
+    plan = await plan_contacts(
+        session,
+        customers,
+        [book.for_message(m).create_unknown_contacts for m in customers],
+        config.companies_by_domain,
     )
-    return [next(resolved) if a is None else (None, None) for a in authors]
+    resolved = iter(plan.resolved)
+    return plan, [next(resolved) if a is None else (None, None) for a in authors]
 
 
 def _agent_comment(message: InboundMessage, ticket: Ticket, agent_id: int, now: datetime) -> _Step:
@@ -178,10 +178,10 @@ async def _plan(
     config: IngestConfig,
     messages: Sequence[InboundMessage],
     now: datetime,
-) -> list[_Step]:
+) -> tuple[ContactPlan, list[_Step]]:
     catalog, book = config.catalog, config.book
     authors = _agent_authors(messages, config.agents_by_email)
-    contacts = await _contacts(session, messages, authors, config)
+    contact_plan, contacts = await _contacts(session, messages, authors, config)
     index = await ThreadIndex.load(session, messages)
     steps: list[_Step] = []
     for message, contact, agent_id in zip(messages, contacts, authors, strict=True):
@@ -190,8 +190,7 @@ async def _plan(
             steps.append(_agent_comment(message, commented, agent_id, now))
             index.stored(message, commented)
             continue
-        contact_id = contact[0]
-        candidate, resembled = await _candidate(session, index, message, contact_id)
+        candidate, resembled = await _candidate(session, index, message, contact[0])
         decision = decide(candidate, message, now=now, reopen_window=options.reopen_window)
         if decision.action in (Action.NEW, Action.FOLLOW_UP):
             ticket = _open(
@@ -203,11 +202,11 @@ async def _plan(
                 possible_duplicate_of_id=resembled["id"] if resembled else None,
             )
             index.opened(ticket)
-            steps.append(_Step(message, contact_id, ticket, opened=True))
+            steps.append(_Step(message, contact[0], ticket, opened=True))
         else:
             assert decision.ticket is not None
             ticket = decision.ticket
-            step = _Step(message, contact_id, ticket, opened=False)
+            step = _Step(message, contact[0], ticket, opened=False)
             if decision.new_status and decision.new_status != ticket["status"]:
                 step.status_change = (ticket["status"], decision.new_status)
                 status_id = catalog.default_status(decision.new_status).id
@@ -223,12 +222,13 @@ async def _plan(
                 ticket["last_customer_message_at"] = now
             steps.append(step)
         index.stored(message, ticket)
-    return steps
+    return contact_plan, steps
 
 
 async def _write(
     session: AsyncSession,
     config: IngestConfig,
+    contact_plan: ContactPlan,
     steps: list[_Step],
     result: IngestResult,
     now: datetime,
@@ -237,16 +237,18 @@ async def _write(
     opened = [s.ticket for s in steps if s.opened]
     sla = SlaContext(session, config.sla)
     await sla.plan_new(opened)  # planned reaction and resolution (sla_hooks.py)
-    ids, numbers, message_ids = await repo.allocate_id_sets(
+    ids, numbers, message_ids, contact_ids = await repo.allocate_id_sets(
         session,
         [
             ("tickets_id_seq", len(opened)),
             ("ticket_number_seq", len(opened)),
             ("messages_id_seq", len(steps)),
+            ("contacts_id_seq", len(contact_plan.new_contacts)),
         ],
     )
+    await contact_plan.write(session, contact_ids)
     for ticket, ticket_id, number in zip(opened, ids, numbers, strict=True):
-        ticket.update(id=ticket_id, number=number)
+        ticket.update(id=ticket_id, number=number, contact_id=contact_id(ticket["contact_id"]))
     routing = await route_new_tickets(session, opened, SNAPSHOTS, book.default_groups())
     await repo.insert_rows(session, repo.tickets, opened)
     await routing.write_after_insert(session, result.audit, now)
@@ -264,7 +266,9 @@ async def _write(
             if ticket["id"] not in opened_ids:
                 touched[ticket["id"]] = ticket
             continue
-        rows.append({**message_row(message, ticket["id"], step.contact_id), "id": message_id})
+        rows.append(
+            {**message_row(message, ticket["id"], contact_id(step.contact)), "id": message_id}
+        )
         if step.opened:
             result.created += 1
             result.events.append(event(catalog, TicketEventKind.TICKET_CREATED, ticket, message))
@@ -368,8 +372,8 @@ async def ingest_batch(
         fresh.append(message)
     if fresh:
         assert config is not None
-        steps = await _plan(session, config, fresh, now)
-        await _write(session, config, steps, result, now)
+        contact_plan, steps = await _plan(session, config, fresh, now)
+        await _write(session, config, contact_plan, steps, result, now)
     result.outbox_ids = await repo.add_outbox_run(
         session, TICKET_EVENTS.name, [e.model_dump_json() for e in result.events]
     )

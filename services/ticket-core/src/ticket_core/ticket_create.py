@@ -151,20 +151,18 @@ async def _by_email(session: AsyncSession, address: str, request: NewTicket) -> 
         [contact_id] = await repo.allocate_ids(session, "contacts_id_seq", 1)
         domain = email_domain(address)
         company = (await companies_by_domain(session, {domain})).get(domain) if domain else None
-        await repo.insert_rows(
+        await batch.insert_contacts_and_identities(
             session,
-            repo.contacts,
             [
                 {
                     "id": contact_id,
                     "display_name": request.name or "",
                     "email": address,
+                    "phone": None,
                     "company_id": company,
                 }
             ],
-        )
-        await batch.insert_identity_rows(
-            session, [{"contact_id": contact_id, "kind": "email", "value": address}]
+            [{"contact_id": contact_id, "kind": "email", "value": address}],
         )
     contact = await repo.contact_by_id(session, contact_id)
     assert contact is not None

@@ -92,8 +92,11 @@ class ServiceCalendar:
         set_(self, "exceptions", exceptions)
         set_(self, "_zone", zone)
         set_(self, "_by_day", {e.day: e.hours for e in exceptions})
-        set_(self, "_always_open", all(d == _WHOLE_DAY for d in weekly)
-             and all(e.hours == _WHOLE_DAY for e in exceptions))
+        set_(
+            self,
+            "_always_open",
+            all(d == _WHOLE_DAY for d in weekly) and all(e.hours == _WHOLE_DAY for e in exceptions),
+        )
         set_(self, "_last_working_day", None if has_weekly_time else last)
         set_(self, "_cache", {})
 

@@ -61,8 +61,10 @@ class TimeWindow:
         if self.start == self.end:
             return weekday in self.weekdays
         if self.end == time(0) or self.start < self.end:
-            return weekday in self.weekdays and self.start <= wall and (
-                self.end == time(0) or wall < self.end
+            return (
+                weekday in self.weekdays
+                and self.start <= wall
+                and (self.end == time(0) or wall < self.end)
             )
         # wraps past midnight
         return (weekday in self.weekdays and wall >= self.start) or (
