@@ -7,12 +7,14 @@ database (and the running ticket-core, whose timers also fire due tickets) safel
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from helpdesk_common.records import Channel, InboundMessage, SenderIdentity, ThreadHints
 from sqlalchemy import select
@@ -134,3 +136,24 @@ class Desk:
 @pytest.fixture(scope="session")
 def desk(engine: AsyncEngine) -> Desk:
     return Desk(async_sessionmaker(engine, expire_on_commit=False))
+
+
+@pytest.fixture
+def scratch_database(infra):  # type: ignore[no-untyped-def]
+    """An empty database of its own (dropped after the test): its URL."""
+    name = f"mig_{uuid.uuid4().hex[:8]}"
+    admin = (
+        infra.database_url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0]
+        + "/postgres"
+    )
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield infra.database_url.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))

@@ -3,36 +3,12 @@ and safe to run from several processes at once."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import uuid
 
-import asyncpg
-import pytest
 from alembic import command
 from ticket_core.migrate import alembic_config, upgrade
-
-
-@pytest.fixture
-def scratch_database(infra):  # type: ignore[no-untyped-def]
-    name = f"mig_{uuid.uuid4().hex[:8]}"
-    admin = (
-        infra.database_url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0]
-        + "/postgres"
-    )
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield infra.database_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def test_models_and_migrations_agree_and_downgrade_works(scratch_database: str) -> None:

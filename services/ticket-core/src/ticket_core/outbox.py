@@ -1,4 +1,4 @@
-"""Publishes outbox rows to the broker, then deletes them.
+"""Publishes outbox rows to the broker, then commits their deletion.
 
 A background task publishes pending rows as soon as a committed batch notifies it (the
 consumer does not wait for that), and every few seconds anyway, which also picks up
@@ -47,7 +47,7 @@ class OutboxRelay:
         if ids is not None and not ids:
             return 0
         async with self._sessions() as session, session.begin():
-            rows = await repo.lock_outbox(session, ids, len(ids) if ids else _SWEEP_LIMIT)
+            rows = await repo.take_outbox(session, ids, len(ids) if ids else _SWEEP_LIMIT)
             if not rows:
                 return 0
             by_topic: dict[str, list[str]] = {}
@@ -62,8 +62,7 @@ class OutboxRelay:
                     for data in (p.encode() for p in payloads)
                 ]
                 await publish_encoded(self._broker, topic, items, producer=self._producer)
-            await repo.delete_outbox(session, [r[0] for r in rows])
-            return len(rows)
+            return len(rows)  # committed (deleted) only now that they are published
 
     async def flush_quietly(self, ids: Sequence[int]) -> None:
         """Publish now, for a caller that wants the rows out before it answers (an API reply);

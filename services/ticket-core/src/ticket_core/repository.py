@@ -6,7 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, cast, delete, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,19 +135,37 @@ async def add_outbox_run(session: AsyncSession, topic: str, payloads: Sequence[s
     return [int(new_id)]
 
 
-async def lock_outbox(
+def _take_outbox(by_id: bool) -> Any:
+    # the rows locked by an array built once (a subquery with LIMIT under IN could be
+    # re-run); deleted in the same statement: the delete commits only once they are
+    # published, and until then other relays skip them
+    locked = select(outbox.c.id).order_by(outbox.c.id).limit(bindparam("limit"))
+    if by_id:
+        locked = locked.where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    return (
+        delete(outbox)
+        .where(
+            outbox.c.id
+            == any_(func.array(locked.with_for_update(skip_locked=True).scalar_subquery()))
+        )
+        .returning(outbox.c.id, outbox.c.topic, outbox.c.payload)
+    )
+
+
+_TAKE_OUTBOX = {by_id: _take_outbox(by_id) for by_id in (False, True)}
+
+
+async def take_outbox(
     session: AsyncSession, ids: Sequence[int] | None, limit: int
 ) -> list[tuple[int, str, str]]:
-    """Lock unpublished rows (all, or the given ids) that no other replica holds."""
-    query = select(outbox.c.id, outbox.c.topic, outbox.c.payload).order_by(outbox.c.id).limit(limit)
+    """Delete and return (in id order) up to ``limit`` unpublished rows (all, or the given
+    ids) that no other replica holds: one statement. The caller publishes them before it
+    commits; a rollback puts them back."""
+    params: dict[str, Any] = {"limit": limit}
     if ids is not None:
-        query = query.where(any_of(outbox.c.id, ids))
-    result = await session.execute(query.with_for_update(skip_locked=True))
-    return [(int(r[0]), str(r[1]), str(r[2])) for r in result]
-
-
-async def delete_outbox(session: AsyncSession, ids: Sequence[int]) -> None:
-    await session.execute(delete(outbox).where(any_of(outbox.c.id, ids)))
+        params["ids"] = list(ids)
+    result = await session.execute(_TAKE_OUTBOX[ids is not None], params)
+    return sorted((int(r[0]), str(r[1]), str(r[2])) for r in result)
 
 
 async def ticket_by_id(session: AsyncSession, ticket_id: int) -> dict[str, Any] | None:
