@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CompoundSelect,
-    Select,
     Text,
     any_,
     bindparam,
@@ -27,68 +26,82 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .repository import Identity, any_of, contacts, identities, messages, tickets
+from .repository import Identity, any_of, contacts, messages, tickets
 from .sla_tickets import MOVE_COLUMNS as SLA_MOVE_COLUMNS
 
 
 @dataclass
 class Owners:
-    """Who the identities belong to: the contact id per identity, and those contacts."""
+    """Who the identities belong to: the contact id per identity, and those contacts' fields
+    that ingestion reads (id, display_name, email, phone, company_id)."""
 
     ids: dict[Identity, int] = field(default_factory=dict)
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def _identity_owners_query() -> Select[Any]:
-    # the pairs as two arrays (one statement text for any number of pairs), each probed in
-    # the unique index: see thread_candidates for why the subquery is lateral
-    wanted = (
-        func.unnest(
-            bindparam("kinds", type_=ARRAY(identities.c.kind.type)),
-            bindparam("values", type_=ARRAY(identities.c.value.type)),
-        )
-        .table_valued("kind", "value")
-        .render_derived(name="wanted")
-    )
-    found = (
-        select(
-            identities.c.kind.label("_kind"),
-            identities.c.value.label("_value"),
-            identities.c.contact_id,
-        )
-        .where((identities.c.kind == wanted.c.kind) & (identities.c.value == wanted.c.value))
-        .offset(literal_column("0"))
-        .lateral("found")
-    )
-    return (
-        select(found.c._kind, found.c._value, contacts)
-        .select_from(wanted)
-        .join(found, true())
-        .join(contacts, contacts.c.id == found.c.contact_id)
-    )
+@dataclass
+class BatchStart:
+    """What a batch reads first, in one round trip."""
+
+    stored_keys: set[str]
+    """the batch's idempotency keys already stored (duplicates)"""
+    config_version: int
+    """the desk configuration's version (migration 0017, ``ingest_config.py``)"""
+    owners: Owners
+    """the contacts that own the senders' identities"""
 
 
-async def identity_owners(session: AsyncSession, known: Iterable[Identity]) -> Owners:
-    """The contacts that own these identities, with their rows: one statement."""
+# The identities are probed one by one in the unique index (see thread_candidates for why
+# the subquery is lateral); their contacts come back as one JSON array, with the fields
+# ingestion reads. Starts with the text bench/statement_profile.py counts batches by.
+_BATCH_START = text(
+    """
+    SELECT ARRAY(SELECT idempotency_key FROM messages
+                 WHERE idempotency_key = ANY(CAST(:keys AS text[]))),
+           (SELECT version FROM config_version WHERE id = 1),
+           (SELECT json_agg(json_build_object(
+                'kind', w.kind, 'value', w.value, 'id', c.id, 'display_name', c.display_name,
+                'email', c.email, 'phone', c.phone, 'company_id', c.company_id))
+            FROM unnest(CAST(:kinds AS varchar[]), CAST(:values AS varchar[])) AS w(kind, value)
+            CROSS JOIN LATERAL (
+                SELECT i.contact_id FROM contact_identities AS i
+                WHERE i.kind = w.kind AND i.value = w.value OFFSET 0
+            ) AS f
+            JOIN contacts AS c ON c.id = f.contact_id)
+    """
+)
+
+
+async def batch_start(
+    session: AsyncSession, keys: Sequence[str], known: Iterable[Identity]
+) -> BatchStart:
+    """The stored keys among ``keys``, the configuration's version and the owners of the
+    ``known`` identities: one statement."""
     pairs = list(set(known))
+    row = (
+        await session.execute(
+            _BATCH_START,
+            {
+                "keys": list(keys),
+                "kinds": [k for k, _ in pairs],
+                "values": [v for _, v in pairs],
+            },
+        )
+    ).one()
     owners = Owners()
-    if not pairs:
-        return owners
-    rows = await session.execute(
-        _IDENTITY_OWNERS, {"kinds": [k for k, _ in pairs], "values": [v for _, v in pairs]}
-    )
-    for r in rows.mappings():
-        row = dict(r)
-        identity = (str(row.pop("_kind")), str(row.pop("_value")))
-        owners.ids[identity] = int(row["id"])
-        owners.contacts.setdefault(int(row["id"]), row)
-    return owners
+    for found in row[2] or []:  # json, decoded by the driver (SQLAlchemy's asyncpg codec)
+        identity = (str(found.pop("kind")), str(found.pop("value")))
+        owners.ids[identity] = int(found["id"])
+        owners.contacts.setdefault(int(found["id"]), found)
+    return BatchStart(set(row[0]), int(row[1]), owners)
 
 
 async def contacts_by_identities(
     session: AsyncSession, known: Iterable[Identity]
 ) -> dict[Identity, int]:
-    return (await identity_owners(session, known)).ids
+    """The contact id owning each of the ``known`` identities that exists (the same
+    statement as ``batch_start``, with no keys)."""
+    return (await batch_start(session, [], known)).owners.ids
 
 
 @dataclass
@@ -180,7 +193,6 @@ async def thread_candidates(
 # Built once: a statement built per batch left its derived columns (proxies of every
 # tickets column, with copies of their foreign keys) as cyclic garbage, tens of thousands
 # of objects per garbage collection, which then paused the event loop for 20-90 ms.
-_IDENTITY_OWNERS = _identity_owners_query()
 _THREAD_CANDIDATES = _thread_candidates_query()
 
 

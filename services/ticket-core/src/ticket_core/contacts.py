@@ -1,5 +1,6 @@
-"""Who wrote: every sender of a batch resolved to a contact with one statement, and the
-new contacts and identities written with one more.
+"""Who wrote: every sender of a batch resolved to a contact from the identities' owners
+read with the batch's first statement, and the new contacts and identities written with
+one more.
 
 A sender is known by identities in order of trust: the channel's own user id, then email,
 then phone. The first identity that exists names the contact; otherwise a new contact is
@@ -12,9 +13,9 @@ An account with ``create_unknown_contacts`` false makes no contact for a sender 
 known by: the message gets no contact (``None``), only the company its email domain
 belongs to, and no identity is recorded.
 
-Two phases, so a batch's ids come from one statement: ``plan_contacts`` decides (a new
-contact is a ``NewContact`` without an id), the caller allocates the new contacts' ids
-with its own and ``ContactPlan.write`` stores them.
+Two phases, so a batch's ids come from one statement: ``plan_contacts`` decides (a plain
+function; a new contact is a ``NewContact`` without an id), the caller allocates the new
+contacts' ids with its own and ``ContactPlan.write`` stores them.
 """
 
 from __future__ import annotations
@@ -114,18 +115,18 @@ class ContactPlan:
         await batch.update_contacts(session, self.gap_updates)
 
 
-async def plan_contacts(
-    session: AsyncSession,
+def plan_contacts(
     messages: Sequence[InboundMessage],
     may_create: Sequence[bool],
     domain_owners: DomainOwners,
+    found: batch.Owners,
 ) -> ContactPlan:
     """The contact (and its company) of each message's sender: found by identity, or a new
     contact for a message whose ``may_create`` is true. ``domain_owners``: every company
-    domain (a batch's cached ``IngestConfig``)."""
+    domain (a batch's cached ``IngestConfig``); ``found``: the owners of (at least) the
+    senders' identities (``batch_repo.batch_start``), with their contact fields."""
     per_message = [sender_identities(m) for m in messages]
-    found = await batch.identity_owners(session, (i for ids in per_message for i in ids))
-    owners = found.ids
+    owners = dict(found.ids)
     new_contacts: list[NewContact] = []
     new_owners: dict[repo.Identity, NewContact] = {}
     identity_rows: list[tuple[ContactRef, repo.Identity]] = []

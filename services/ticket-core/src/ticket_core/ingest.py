@@ -42,7 +42,7 @@ from . import repository as repo
 from .audit import CUSTOMER, FieldChange, audit_rows, insert_audit
 from .bounces import ingest_bounce
 from .catalog import Catalog
-from .contacts import ContactPlan, ContactRef, contact_id, plan_contacts
+from .contacts import ContactPlan, ContactRef, contact_id, plan_contacts, sender_identities
 from .inbound_rows import ConcurrentDuplicate, IngestResult, event, message_row
 from .ingest_config import INGEST_CONFIG, IngestConfig
 from .models import MessageKind, TicketStatus
@@ -148,21 +148,21 @@ def _agent_authors(
     ]
 
 
-async def _contacts(
-    session: AsyncSession,
+def _contacts(
     messages: Sequence[InboundMessage],
     authors: list[int | None],
     config: IngestConfig,
+    owners: batch.Owners,
 ) -> tuple[ContactPlan, list[tuple[ContactRef | None, int | None]]]:
     """Contacts of the customers' messages (written in the write phase); agents' mail
     gets none (never a contact for an agent)."""
     book = config.book
     customers = [m for m, a in zip(messages, authors, strict=True) if a is None]
-    plan = await plan_contacts(
-        session,
+    plan = plan_contacts(
         customers,
         [book.for_message(m).create_unknown_contacts for m in customers],
         config.companies_by_domain,
+        owners,
     )
     resolved = iter(plan.resolved)
     return plan, [next(resolved) if a is None else (None, None) for a in authors]
@@ -177,11 +177,12 @@ async def _plan(
     session: AsyncSession,
     config: IngestConfig,
     messages: Sequence[InboundMessage],
+    owners: batch.Owners,
     now: datetime,
 ) -> tuple[ContactPlan, list[_Step]]:
     catalog, book = config.catalog, config.book
     authors = _agent_authors(messages, config.agents_by_email)
-    contact_plan, contacts = await _contacts(session, messages, authors, config)
+    contact_plan, contacts = _contacts(messages, authors, config, owners)
     index = await ThreadIndex.load(session, messages)
     steps: list[_Step] = []
     for message, contact, agent_id in zip(messages, contacts, authors, strict=True):
@@ -352,9 +353,12 @@ async def ingest_batch(
     """
     now = now or datetime.now(UTC)
     result = IngestResult()
-    seen, version = await repo.existing_keys_and_config_version(
-        session, [m.idempotency_key for m in messages]
+    start = await batch.batch_start(
+        session,
+        [m.idempotency_key for m in messages],
+        {i for m in messages for i in sender_identities(m)},
     )
+    seen, version = start.stored_keys, start.config_version
     fresh: list[InboundMessage] = []
     config = (
         await INGEST_CONFIG.get(session, version, reopen_window)
@@ -372,7 +376,7 @@ async def ingest_batch(
         fresh.append(message)
     if fresh:
         assert config is not None
-        contact_plan, steps = await _plan(session, config, fresh, now)
+        contact_plan, steps = await _plan(session, config, fresh, start.owners, now)
         await _write(session, config, contact_plan, steps, result, now)
     result.outbox_ids = await repo.add_outbox_run(
         session, TICKET_EVENTS.name, [e.model_dump_json() for e in result.events]

@@ -49,24 +49,6 @@ async def existing_idempotency_keys(session: AsyncSession, keys: Sequence[str]) 
     return {r[0] for r in rows}
 
 
-async def existing_keys_and_config_version(
-    session: AsyncSession, keys: Sequence[str]
-) -> tuple[set[str], int]:
-    """The stored keys among ``keys`` and the desk configuration's version (migration
-    0017, ``ingest_config.py``): one round trip."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT ARRAY(SELECT idempotency_key FROM messages"
-                " WHERE idempotency_key = ANY(CAST(:keys AS text[]))),"
-                " (SELECT version FROM config_version WHERE id = 1)"
-            ),
-            {"keys": list(keys)},
-        )
-    ).one()
-    return set(row[0]), int(row[1])
-
-
 async def ticket_by_message_ids(
     session: AsyncSession, message_ids: Sequence[str]
 ) -> dict[str, Any] | None:
