@@ -7,7 +7,8 @@ then phone. The first identity that exists names the contact; otherwise a new co
 made (one per sender, even when the sender wrote several messages in the batch). The
 identities seen are added to the contact, and empty contact fields are filled in, so
 the same email on the web form and by email is one contact. A new contact whose email
-domain is a company's domain joins that company (one lookup for the whole batch).
+domain is a company's domain joins that company (the domains come with the batch's
+cached configuration).
 
 An account with ``create_unknown_contacts`` false makes no contact for a sender none is
 known by: the message gets no contact (``None``), only the company its email domain
@@ -89,7 +90,8 @@ def contact_id(ref: ContactRef | None) -> int | None:
 
 @dataclass
 class ContactPlan:
-    """Who wrote each message of a batch, decided with one statement; nothing written yet.
+    """Who wrote each message of a batch, decided from the identities' owners; nothing
+    written yet.
 
     ``resolved``: per message, the contact (or None) and its company. ``write`` stores the
     new contacts and identities, and fills empty fields of known ones."""
