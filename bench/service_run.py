@@ -50,6 +50,56 @@ FROM l
 """
 
 
+# The paced phase's batches (one inbound transaction each: the rows share ``xmin``), in
+# commit order: how many records, how long the transaction ran (its start is the rows'
+# ``created_at``, the transaction's ``now()``), and the gap from the previous batch's
+# commit to this one's start (offset commit, fetch, decoding, waiting for a CPU). Then the
+# slowest 1% of records: how much of their latency was the wait before their batch began.
+# One replica only: with two, consecutive commits are not one consumer's cycle.
+_BATCHES_SQL = """
+WITH r AS (
+  SELECT xmin::text AS tx, created_at, received_at, pg_xact_commit_timestamp(xmin) AS committed
+  FROM messages WHERE idempotency_key LIKE $1
+), b AS (
+  SELECT tx, count(*) AS size, min(created_at) AS started, min(committed) AS committed
+  FROM r GROUP BY tx
+), g AS (
+  SELECT size, extract(epoch FROM committed - started)::float8 * 1000 AS tx_ms,
+         extract(epoch FROM started - lag(committed) OVER (ORDER BY committed))::float8
+           * 1000 AS gap_ms
+  FROM b
+), slow AS (
+  SELECT extract(epoch FROM created_at - received_at)::float8 * 1000 AS wait_ms,
+         extract(epoch FROM committed - received_at)::float8 * 1000 AS total_ms
+  FROM r
+  ORDER BY committed - received_at DESC
+  LIMIT greatest(1, (SELECT count(*) FROM r) / 100)
+)
+SELECT (SELECT count(*) FROM g) AS batches,
+       (SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY size) FROM g) AS size_p,
+       (SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY tx_ms) FROM g) AS tx_p,
+       (SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY gap_ms) FROM g)
+         AS gap_p,
+       (SELECT avg(wait_ms) / avg(total_ms) FROM slow) AS slowest_wait_share
+"""
+
+
+async def batches(conn: asyncpg.Connection, prefix: str) -> dict[str, float]:
+    """Where a paced phase's time went, per batch (``_BATCHES_SQL``)."""
+    row = await conn.fetchrow(_BATCHES_SQL, f"{prefix}:%")
+    assert row is not None and row["batches"], f"no rows for {prefix}"
+    return {
+        "batches": row["batches"],
+        "size_p50": row["size_p"][0],
+        "size_p99": row["size_p"][1],
+        "transaction_p50_ms": row["tx_p"][0],
+        "transaction_p99_ms": row["tx_p"][1],
+        "gap_p50_ms": row["gap_p"][0],
+        "gap_p99_ms": row["gap_p"][1],
+        "slowest_wait_share": row["slowest_wait_share"],
+    }
+
+
 @dataclass
 class Replica:
     child: Child
@@ -296,4 +346,5 @@ async def measure_paced(
         "target_rate": rate,
         "achieved_send_rate": len(records) / send_seconds,
         "latency": await latency(conn, prefix),
+        "batches": await batches(conn, prefix),
     }
