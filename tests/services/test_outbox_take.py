@@ -1,15 +1,21 @@
 """The relay takes outbox rows with one statement (``repository.take_outbox``): deleted and
 returned in id order, put back by a rollback (a failed publish), skipped by a second relay
 while another holds them. In a database of its own, so the running ticket-core's relay
-never sees these rows."""
+never sees these rows. And a batch's row is stored uncompressed (migration 0018)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from helpdesk_common.records import TicketEvent, TicketEventKind
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from ticket_core import repository as repo
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -61,3 +67,31 @@ async def test_a_second_relay_skips_the_rows_another_holds(sessions: Sessions) -
             assert [r[0] for r in await repo.take_outbox(second, None, 10)] == ids[2:]
             assert await repo.take_outbox(second, ids[:2], 10) == []
     assert await _left(sessions) == 0
+
+
+async def test_a_batchs_events_are_stored_out_of_line_without_compression(
+    engine: AsyncEngine,
+) -> None:
+    # the migrated database; the row is rolled back, so no relay ever sees it
+    events = [
+        TicketEvent(
+            kind=TicketEventKind.MESSAGE_ADDED, ticket_id=i, ticket_number=i, message_id=i
+        ).model_dump_json()
+        for i in range(55)  # a 25-record batch's events: about 20 KB of repetitive JSON
+    ]
+    async with AsyncSession(engine) as session, session.begin():
+        [row_id] = await repo.add_outbox_run(session, "ticket.events.v1", events)
+        stored = (
+            await session.execute(
+                text(
+                    "SELECT pg_column_compression(payload), pg_column_size(payload),"
+                    " octet_length(payload) FROM outbox WHERE id = :id"
+                ),
+                {"id": row_id},
+            )
+        ).one()
+        # pglz would have shrunk it several times over, in the inbound transaction
+        assert stored[0] is None and stored[1] >= stored[2] > 15_000
+        taken = await repo.take_outbox(session, [row_id], 1)
+        assert taken[0][2].split("\n") == events
+        await session.rollback()
