@@ -45,8 +45,9 @@ bench: env
 bench-gateway: env
 	$(PY) -m bench.gateway
 
-## Telegram message -> ticket and reply -> provider p50/p99 at 20 conversations/s (~2 min).
-bench-e2e: env
+## Telegram message -> ticket and reply -> provider p50/p99 at 20 conversations/s, then
+## IMAP arrival -> stored ticket with IDLE (Dovecot, from test-servers) (~3 min).
+bench-e2e: env test-servers
 	$(PY) -m bench.e2e
 
 ## Notifications/s fanned out (email to an SMTP sink + SMS to fake Twilio) vs raw aiokafka (~3 min).

@@ -17,7 +17,10 @@ creates the channel accounts through ticket-core's API as the tests do. Then:
    (b) reply POSTed -> the fake Telegram received ``sendMessage``;
 4. the baseline again, then for reference the same hop with the consumer's long poll cut
    from aiokafka's default 500 ms (what the services use) to 20 ms; and the broker
-   timestamps that split (a) and (b) into stages.
+   timestamps that split (a) and (b) into stages;
+5. email (``e2e_email``, skipped with ``--email-mails 0``): Dovecot and an email-ingest
+   process waiting in IDLE; ``--email-mails`` mails appended one at a time, each timed
+   from APPEND's OK to its message and new ticket committed (issue 9: under 1 s).
 
 Prints machine facts and the figures; writes ``bench/results/e2e-<UTC>.json``.
 """
@@ -37,9 +40,10 @@ from devstack.services import wait_ready
 from devstack.stack import Stack
 from devstack.test_system import TELEGRAM_TOKEN, Fakes, create_channel_accounts, service_env
 
-from . import broker_rtt, machine
+from . import broker_rtt, e2e_email, machine
 from .e2e_flow import Conversation, Flow, TimedTelegram, add_commit_times, add_stages
 from .e2e_report import print_report
+from .imap_server import start_dovecot
 from .own_stack import write_result
 from .stack_setup import bench_stack, enable_commit_timestamps, plain_dsn
 from .stats import summary_ms
@@ -55,12 +59,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the load")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="per baseline run")
     parser.add_argument("--timeout", type=float, default=300.0, help="max wait for the load")
+    parser.add_argument(
+        "--email-mails", type=int, default=20, help="mails for the IMAP IDLE phase (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="5 conversations/s for 4 s")
     parser.add_argument("--keep-data", action="store_true", help="keep the temp folder (logs)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     if args.quick:
         args.rate, args.seconds, args.baseline_seconds = 5.0, 4.0, 3.0
+        args.email_mails = min(args.email_mails, 3)
     return args
 
 
@@ -157,16 +165,16 @@ async def _phases(
         user_base=700_000_000 + int(time.time()) % 1_000_000 * 100,
     )
     out: dict[str, Any] = {}
-    print(f"[1/4] warm-up: {WARMUP_CONVERSATIONS} conversations end to end ...", flush=True)
+    print(f"[1/5] warm-up: {WARMUP_CONVERSATIONS} conversations end to end ...", flush=True)
     await flow.run_load(WARMUP_CONVERSATIONS / 2, 2.0, args.timeout)
     warmup = len(flow.conversations)
 
-    print(f"[2/4] baseline: broker produce -> consume at {args.rate:.0f}/s ...", flush=True)
+    print(f"[2/5] baseline: broker produce -> consume at {args.rate:.0f}/s ...", flush=True)
     out["baselines"] = [
         await broker_rtt.round_trip(stack.infra.kafka, f"{run}-1", args.rate, args.baseline_seconds)
     ]
     print(
-        f"[3/4] load: {args.rate:.0f} conversations/s for {args.seconds:.0f} s "
+        f"[3/5] load: {args.rate:.0f} conversations/s for {args.seconds:.0f} s "
         f"(N = {int(args.rate * args.seconds)}) ...",
         flush=True,
     )
@@ -174,7 +182,7 @@ async def _phases(
     out["load_wall_seconds"] = await flow.run_load(args.rate, args.seconds, args.timeout)
     cpu_after = _cpu(stack)
     out["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_after}
-    print("[4/4] baseline again, broker timestamps ...", flush=True)
+    print("[4/5] baseline again, broker timestamps ...", flush=True)
     out["baselines"].append(
         await broker_rtt.round_trip(stack.infra.kafka, f"{run}-2", args.rate, args.baseline_seconds)
     )
@@ -215,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = bench_stack("bench-e2e-")
     data_dir = stack.config.data_dir
     telegram: TimedTelegram | None = None
+    dovecot = None
     try:
         print(f"Starting infrastructure in {data_dir} ...", flush=True)
         stack.start_infra()
@@ -222,8 +231,16 @@ def main(argv: list[str] | None = None) -> int:
         print("Starting ticket-core, messenger-ingest, notifier, gateway ...", flush=True)
         telegram = start_system(stack)
         phases = asyncio.run(_phases(stack, telegram, args, run))
+        if args.email_mails:
+            print(f"[5/5] email: {args.email_mails} mails through IMAP IDLE ...", flush=True)
+            dovecot = start_dovecot(data_dir / "dovecot")
+            phases["email"] = asyncio.run(
+                e2e_email.arrival_to_stored(stack, dovecot, plain_dsn(stack), run, args.email_mails)
+            )
     finally:
         stack.stop()
+        if dovecot is not None:
+            dovecot.stop()
         if telegram is not None:
             telegram.stop()
         if args.keep_data:
