@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from helpdesk_common.broker import PRODUCER_LINGER_MS
 from helpdesk_common.topic_admin import ensure_topics
 
 from .stats import PacedSchedule, summary_ms
@@ -47,7 +48,10 @@ async def round_trip(
         fetch_max_wait_ms=fetch_max_wait_ms,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=0, max_batch_size=1 << 20
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=1 << 20,
     )
     await consumer.start()
     await producer.start()

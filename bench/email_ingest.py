@@ -21,7 +21,8 @@ For each half, in its own folder:
 
 Then the arrival-to-published latency with IDLE: mails appended one at a time to a
 folder a poller waits on in IDLE, from APPEND's OK to the record on the topic (issue 9's
-target is arrival to *stored ticket* under 1 s; ticket-core is not part of this one).
+target is arrival to *stored ticket* under 1 s; ticket-core is not part of this one:
+``bench.e2e``'s fifth phase measures that whole path).
 
 Prints machine facts and the figures, writes ``bench/results/email-ingest-<UTC>.json``.
 """

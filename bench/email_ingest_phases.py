@@ -25,7 +25,7 @@ from email_ingest.mailboxes import MailboxConfig
 from email_ingest.pipeline import build_inbound
 from email_ingest.poller import MailboxPoller, PollerDeps, PollerTuning
 from helpdesk_common.blobstore import BlobStore, FilesystemBlobStore
-from helpdesk_common.broker import make_broker
+from helpdesk_common.broker import PRODUCER_LINGER_MS, make_broker
 from helpdesk_common.records import InboundMessage
 from helpdesk_common.settings import ServiceSettings
 from helpdesk_common.topic_admin import ensure_topics
@@ -216,10 +216,11 @@ async def records_of(bootstrap: str, account: str) -> list[Raw]:
 
 async def produce(bootstrap: str, records: Sequence[Raw], name: str) -> dict[str, Any]:
     """Baseline: the same records with plain aiokafka and the service's producer settings
-    (acks=all, linger 2 ms): one at a time waiting for each ack, as the poller does; the
-    same without the linger; then all pipelined (the raw broker produce rate)."""
+    (acks=all, ``PRODUCER_LINGER_MS``): one at a time waiting for each ack, as the poller
+    does; then all pipelined (the raw broker produce rate)."""
     out: dict[str, Any] = {"records": len(records), "bytes": sum(len(r[1]) for r in records)}
-    for mode, linger_ms in (("serial", 2), ("serial_no_linger", 0), ("pipelined", 2)):
+    for mode in ("serial", "pipelined"):
+        linger_ms = PRODUCER_LINGER_MS
         topic = f"bench.email-produce.{name}.{mode}"
         await ensure_topics(bootstrap, {topic: INBOUND_MESSAGES.partitions})
         producer = AIOKafkaProducer(

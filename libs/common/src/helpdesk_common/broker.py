@@ -20,6 +20,11 @@ from .topics import Topic
 _MAX_BATCH_BYTES = 1024 * 1024
 
 
+# No linger: one-at-a-time publishes (webhooks, mails) must not wait; concurrent publishes
+# still share requests while one is in flight.
+PRODUCER_LINGER_MS = 0
+
+
 def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
     """A broker that waits for acks on publish and lets in-flight handlers finish on stop."""
     return KafkaBroker(
@@ -28,9 +33,7 @@ def make_broker(settings: ServiceSettings, **kwargs: Any) -> KafkaBroker:
         graceful_timeout=settings.graceful_timeout_seconds,
         acks="all",
         max_batch_size=_MAX_BATCH_BYTES,
-        # No linger: one-at-a-time publishes (webhooks, mails) must not wait; concurrent
-        # publishes still share requests while one is in flight.
-        linger_ms=0,
+        linger_ms=PRODUCER_LINGER_MS,
         # Through our JSON handler; per-message access lines only at DEBUG.
         logger=logging.getLogger("helpdesk.broker"),
         log_level=logging.DEBUG,
